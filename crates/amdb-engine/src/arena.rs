@@ -1,0 +1,91 @@
+//! A bump allocator for memtable nodes. Memory is freed all at once when the arena drops,
+//! which is what lets skiplist readers follow raw pointers without reference counting: the
+//! arena lives exactly as long as the memtable that readers hold an `Arc` to.
+
+const CHUNK_BYTES: usize = 1 << 20;
+
+pub struct Arena {
+    /// Chunks are `u64` slices so every allocation can be 8-byte aligned; a `Box` never moves
+    /// its contents, so pointers stay valid while `chunks` grows.
+    chunks: Vec<Box<[u64]>>,
+    ptr: *mut u8,
+    remaining: usize,
+    allocated: usize,
+}
+
+// SAFETY: the arena is only mutated through `&mut self` (the memtable keeps it behind a mutex);
+// the raw pointer refers into chunks the arena owns.
+unsafe impl Send for Arena {}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Arena {
+    pub fn new() -> Self {
+        Arena {
+            chunks: Vec::new(),
+            ptr: std::ptr::null_mut(),
+            remaining: 0,
+            allocated: 0,
+        }
+    }
+
+    /// Returns 8-byte aligned, zeroed memory of `bytes` length, valid until the arena drops.
+    pub fn allocate(&mut self, bytes: usize) -> *mut u8 {
+        let bytes = (bytes + 7) & !7;
+        if bytes > self.remaining {
+            if bytes > CHUNK_BYTES / 4 {
+                // A large entry gets its own chunk so the current chunk's tail is not wasted.
+                return self.new_chunk(bytes);
+            }
+            self.ptr = self.new_chunk(CHUNK_BYTES);
+            self.remaining = CHUNK_BYTES;
+        }
+        let p = self.ptr;
+        // SAFETY: `bytes <= remaining`, so the result stays inside the current chunk.
+        self.ptr = unsafe { self.ptr.add(bytes) };
+        self.remaining -= bytes;
+        p
+    }
+
+    fn new_chunk(&mut self, bytes: usize) -> *mut u8 {
+        let words = bytes.div_ceil(8);
+        let mut chunk = vec![0u64; words].into_boxed_slice();
+        let p = chunk.as_mut_ptr() as *mut u8;
+        self.chunks.push(chunk);
+        self.allocated += words * 8;
+        p
+    }
+
+    /// Bytes reserved from the system, the memtable's memory footprint.
+    pub fn memory_usage(&self) -> usize {
+        self.allocated + self.chunks.capacity() * std::mem::size_of::<Box<[u64]>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_are_aligned_and_disjoint() {
+        let mut a = Arena::new();
+        let mut spans = vec![];
+        for size in [1usize, 7, 8, 13, 4096, 300_000, 5] {
+            let p = a.allocate(size) as usize;
+            assert_eq!(p % 8, 0);
+            spans.push((p, p + size));
+        }
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0);
+        }
+        assert!(a.memory_usage() >= CHUNK_BYTES);
+        let big = a.allocate(2 * CHUNK_BYTES) as usize;
+        assert_eq!(big % 8, 0);
+        assert!(a.memory_usage() >= 3 * CHUNK_BYTES);
+    }
+}

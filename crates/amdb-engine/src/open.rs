@@ -1,0 +1,459 @@
+//! Opening a database: writable (lock, recover, clean up) or read-only (consistent view of
+//! what is durable, without touching anything).
+//!
+//! Writable recovery:
+//! 1. Replay the MANIFEST named by CURRENT; check every table exists with its recorded size.
+//! 2. Replay WAL files numbered at or above the MANIFEST's minimum, in order, skipping
+//!    entries a keyspace has already flushed. Only the newest WAL may end in a torn record,
+//!    which is discarded; damage anywhere else is reported with file and offset.
+//! 3. Write the recovered memtables to L0 tables, then a fresh MANIFEST with everything
+//!    (including a minimum WAL number above every old WAL), then switch CURRENT.
+//! 4. Only then delete old WALs, old MANIFESTs and tables no MANIFEST references.
+//! A crash at any step leaves CURRENT naming a complete MANIFEST whose WALs still exist.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::batch::BatchPayload;
+use crate::cache::BlockCache;
+use crate::db_inner::{CommitState, DbInner, DbState, KeyspaceMap};
+use crate::error::{Error, Result};
+use crate::filenames;
+use crate::flush::{file_meta, table_options, write_table};
+use crate::iterator::InternalIterator;
+use crate::keyspace::KeyspaceState;
+use crate::lock::DirLock;
+use crate::log_format::WAL_MAGIC;
+use crate::log_reader::LogReader;
+use crate::log_writer::LogWriter;
+use crate::memtable::MemTable;
+use crate::options::Options;
+use crate::stats::Counters;
+use crate::version::TableContext;
+use crate::version_edit::VersionEdit;
+use crate::version_set::VersionSet;
+
+pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
+    opts.validate().map_err(Error::InvalidArgument)?;
+    if !dir.join(filenames::CURRENT).exists() && !opts.create_if_missing {
+        return Err(Error::NotFound {
+            dir: dir.to_path_buf(),
+            read_only: false,
+        });
+    }
+    for d in [
+        dir.to_path_buf(),
+        dir.join(filenames::WAL_DIR),
+        dir.join(filenames::SST_DIR),
+    ] {
+        std::fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))?;
+    }
+    let lock = DirLock::acquire(dir)?;
+
+    let counters = Arc::new(Counters::default());
+    let cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
+    let ctx = Arc::new(TableContext {
+        dir: dir.to_path_buf(),
+        cache: cache.clone(),
+        counters: counters.clone(),
+        delete_obsolete: true,
+    });
+    let mut versions = if dir.join(filenames::CURRENT).exists() {
+        if opts.error_if_exists {
+            return Err(Error::InvalidArgument(format!(
+                "database already exists at {}",
+                dir.display()
+            )));
+        }
+        VersionSet::recover(dir, ctx.clone())?.0
+    } else {
+        VersionSet::create(dir, ctx.clone(), opts.default_keyspace.clone())
+    };
+    verify_tables(dir, &versions)?;
+
+    let sst_dir = dir.join(filenames::SST_DIR);
+    let wal_dir = dir.join(filenames::WAL_DIR);
+    let on_disk_tables =
+        filenames::list_numbered(&sst_dir, "sst").map_err(|e| Error::io("list", &sst_dir, e))?;
+    let on_disk_wals =
+        filenames::list_numbered(&wal_dir, "log").map_err(|e| Error::io("list", &wal_dir, e))?;
+    if let Some(&max) = on_disk_tables.iter().chain(&on_disk_wals).max() {
+        versions.next_file_number = versions.next_file_number.max(max + 1);
+    }
+
+    let replay_wals: Vec<u64> = on_disk_wals
+        .iter()
+        .copied()
+        .filter(|&n| n >= versions.min_wal_number)
+        .collect();
+    let mut recovery = VersionEdit::default();
+    let mut last_seq = versions.last_sequence;
+    let mut mems: BTreeMap<u32, Arc<MemTable>> = BTreeMap::new();
+    for (i, &number) in replay_wals.iter().enumerate() {
+        let path = filenames::wal_path(dir, number);
+        let mut reader = LogReader::open(&path, WAL_MAGIC)?;
+        let is_newest = i + 1 == replay_wals.len();
+        last_seq = last_seq.max(replay_wal(&mut reader, &versions, &mut mems, number)?);
+        for (&ks, mem) in mems.iter() {
+            if mem.approximate_memory_usage() >= opts.write_buffer_size {
+                flush_recovered(dir, &mut versions, &mut recovery, ks, mem)?;
+            }
+        }
+        mems.retain(|_, m| m.approximate_memory_usage() < opts.write_buffer_size);
+        if let Some((offset, reason)) = reader.torn_tail() {
+            if !is_newest {
+                return Err(Error::corruption(
+                    &path,
+                    *offset,
+                    format!("{reason}, in a WAL that is not the newest (only the newest can be torn by a crash)"),
+                ));
+            }
+            counters.add(&counters.wal_torn_tails, 1);
+        }
+    }
+    for (&ks, mem) in &mems {
+        flush_recovered(dir, &mut versions, &mut recovery, ks, mem)?;
+    }
+    versions.apply(&recovery, None);
+    versions.last_sequence = last_seq;
+    let wal_number = versions.new_file_number();
+    versions.min_wal_number = wal_number;
+    versions.write_snapshot()?;
+
+    // Everything below is garbage now that CURRENT names the new MANIFEST.
+    for n in on_disk_wals {
+        let _ = std::fs::remove_file(filenames::wal_path(dir, n));
+    }
+    let live = versions.live_tables();
+    for n in on_disk_tables.into_iter().filter(|n| !live.contains(n)) {
+        let _ = std::fs::remove_file(filenames::table_path(dir, n));
+    }
+    remove_stale_manifests(dir, versions.manifest_number());
+    let _ = std::fs::remove_file(dir.join("CURRENT.tmp"));
+
+    let wal = LogWriter::create(&filenames::wal_path(dir, wal_number), WAL_MAGIC)?;
+    filenames::sync_dir(&wal_dir)?;
+    write_options_file(dir, &opts)?;
+
+    let keyspaces = keyspace_map(&versions, BTreeMap::new());
+    let state = DbState {
+        versions,
+        running_compaction: None,
+        manual_compaction: false,
+        sealed_wals: BTreeMap::new(),
+        compact_pointers: Default::default(),
+    };
+    let commit = CommitState {
+        wal: Some(wal),
+        wal_number,
+        last_seq,
+    };
+    Ok(DbInner::new(
+        dir.to_path_buf(),
+        opts,
+        false,
+        counters,
+        cache,
+        commit,
+        state,
+        keyspaces,
+        Some(lock),
+    ))
+}
+
+/// Opens without the lock and without writing anything. A writer may be running: the open
+/// retries until it reads a MANIFEST that did not change while the tables and WALs it names
+/// were being opened (open descriptors keep files readable even if the writer deletes them).
+pub(crate) fn open_read_only(dir: &Path, opts: Options) -> Result<DbInner> {
+    opts.validate().map_err(Error::InvalidArgument)?;
+    let counters = Arc::new(Counters::default());
+    let cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
+    let ctx = Arc::new(TableContext {
+        dir: dir.to_path_buf(),
+        cache: cache.clone(),
+        counters: counters.clone(),
+        delete_obsolete: false,
+    });
+    let mut last_err = None;
+    for _ in 0..50 {
+        match try_open_read_only(dir, &opts, &ctx) {
+            Ok(Some((versions, mems, last_seq))) => {
+                let keyspaces = keyspace_map(&versions, mems);
+                let state = DbState {
+                    versions,
+                    running_compaction: None,
+                    manual_compaction: false,
+                    sealed_wals: BTreeMap::new(),
+                    compact_pointers: Default::default(),
+                };
+                let commit = CommitState {
+                    wal: None,
+                    wal_number: 0,
+                    last_seq,
+                };
+                return Ok(DbInner::new(
+                    dir.to_path_buf(),
+                    opts,
+                    true,
+                    counters,
+                    cache,
+                    commit,
+                    state,
+                    keyspaces,
+                    None,
+                ));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(e @ Error::MissingFile { .. }) => {
+                last_err = Some(e);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| {
+        Error::Background(format!(
+            "{} kept changing while being opened read-only",
+            dir.display()
+        ))
+    }))
+}
+
+type ReadOnlyView = (VersionSet, BTreeMap<u32, Arc<MemTable>>, u64);
+
+/// `Ok(None)` means the writer changed the MANIFEST meanwhile: try again.
+fn try_open_read_only(
+    dir: &Path,
+    _opts: &Options,
+    ctx: &Arc<TableContext>,
+) -> Result<Option<ReadOnlyView>> {
+    let (versions, source) = VersionSet::recover(dir, ctx.clone())?;
+    for k in versions.keyspaces.values() {
+        for f in k.version.levels.iter().flatten() {
+            f.table()?;
+        }
+    }
+    let wal_dir = dir.join(filenames::WAL_DIR);
+    let numbers =
+        filenames::list_numbered(&wal_dir, "log").map_err(|e| Error::io("list", &wal_dir, e))?;
+    let mut wals = Vec::new();
+    for n in numbers
+        .into_iter()
+        .filter(|&n| n >= versions.min_wal_number)
+    {
+        let path = filenames::wal_path(dir, n);
+        match File::open(&path) {
+            Ok(f) => wals.push((n, path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("open", &path, e)),
+        }
+    }
+    let current = std::fs::read_to_string(dir.join(filenames::CURRENT)).unwrap_or_default();
+    let manifest_len = std::fs::metadata(dir.join(&source.manifest_name))
+        .map(|m| m.len())
+        .ok();
+    if current.trim_end() != source.manifest_name || manifest_len != Some(source.manifest_len) {
+        return Ok(None);
+    }
+    let mut mems = BTreeMap::new();
+    let mut last_seq = versions.last_sequence;
+    let count = wals.len();
+    for (i, (n, path, mut file)) in wals.into_iter().enumerate() {
+        let mut reader = LogReader::from_file(&mut file, &path, WAL_MAGIC)?;
+        last_seq = last_seq.max(replay_wal(&mut reader, &versions, &mut mems, n)?);
+        if let Some((offset, reason)) = reader.torn_tail() {
+            if i + 1 != count {
+                return Err(Error::corruption(
+                    &path,
+                    *offset,
+                    format!("{reason}, in a WAL that is not the newest"),
+                ));
+            }
+        }
+    }
+    Ok(Some((versions, mems, last_seq)))
+}
+
+/// Inserts the unflushed entries of one WAL into `mems`; returns the highest sequence seen.
+fn replay_wal(
+    reader: &mut LogReader,
+    versions: &VersionSet,
+    mems: &mut BTreeMap<u32, Arc<MemTable>>,
+    wal_number: u64,
+) -> Result<u64> {
+    let path = reader.path().to_path_buf();
+    let mut last = 0;
+    while let Some((offset, payload)) = reader.next_record()? {
+        let batch = BatchPayload::parse(payload).ok_or_else(|| {
+            Error::corruption(&path, offset, "WAL record too short for a batch header")
+        })?;
+        let entries = batch.entries().map_err(|at| {
+            Error::corruption(
+                &path,
+                offset + 8 + at as u64,
+                "malformed batch entry in WAL record",
+            )
+        })?;
+        let mut seq = batch.first_seq;
+        for e in entries {
+            let meta = versions.keyspaces.get(&e.keyspace).ok_or_else(|| {
+                Error::corruption(
+                    &path,
+                    offset,
+                    format!("WAL record refers to unknown keyspace id {}", e.keyspace),
+                )
+            })?;
+            if seq > meta.flushed_seq {
+                mems.entry(e.keyspace)
+                    .or_insert_with(|| Arc::new(MemTable::new()))
+                    .writer(wal_number)
+                    .add(seq, e.kind, e.key, e.value);
+            }
+            seq += 1;
+        }
+        last = last.max(seq.saturating_sub(1));
+    }
+    Ok(last)
+}
+
+/// Writes a recovered memtable as an L0 table and records it in `edit`.
+fn flush_recovered(
+    dir: &Path,
+    versions: &mut VersionSet,
+    edit: &mut VersionEdit,
+    ks: u32,
+    mem: &Arc<MemTable>,
+) -> Result<()> {
+    if mem.is_empty() {
+        return Ok(());
+    }
+    let opts = table_options(&versions.keyspaces[&ks].options);
+    let number = versions.new_file_number();
+    let mut it = mem.iter();
+    it.seek_to_first();
+    let built = write_table(dir, opts, number, &mut it)?;
+    edit.new_files.push((ks, 0, file_meta(number, &built)));
+    edit.flushed_seqs.push((ks, mem.largest_seq()));
+    Ok(())
+}
+
+/// Every table the MANIFEST lists must exist with the size it recorded.
+fn verify_tables(dir: &Path, versions: &VersionSet) -> Result<()> {
+    let manifest = filenames::manifest_name(versions.manifest_number());
+    for (id, k) in &versions.keyspaces {
+        for (level, f) in k
+            .version
+            .levels
+            .iter()
+            .enumerate()
+            .flat_map(|(l, fs)| fs.iter().map(move |f| (l, f)))
+        {
+            let path = filenames::table_path(dir, f.number);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.len() == f.size => {}
+                Ok(m) => return Err(Error::corruption(
+                    &path,
+                    m.len().min(f.size),
+                    format!(
+                        "table is {} bytes but {manifest} records {} (truncated or overwritten)",
+                        m.len(),
+                        f.size
+                    ),
+                )),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::MissingFile {
+                        path,
+                        reason: format!(
+                            "{manifest} lists it in level {level} of keyspace {:?} (id {id})",
+                            k.name
+                        ),
+                    })
+                }
+                Err(e) => return Err(Error::io("stat", &path, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_stale_manifests(dir: &Path, live: u64) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if let Some(n) = e
+                .file_name()
+                .to_str()
+                .and_then(filenames::parse_manifest_name)
+            {
+                if n != live {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
+
+fn keyspace_map(versions: &VersionSet, mut mems: BTreeMap<u32, Arc<MemTable>>) -> KeyspaceMap {
+    let mut map = KeyspaceMap {
+        by_id: Default::default(),
+        by_name: Default::default(),
+    };
+    for (&id, k) in &versions.keyspaces {
+        let mem = mems
+            .remove(&id)
+            .unwrap_or_else(|| Arc::new(MemTable::new()));
+        let state = KeyspaceState::new(
+            id,
+            k.name.clone(),
+            k.options.clone(),
+            k.version.clone(),
+            mem,
+        );
+        map.by_name.insert(k.name.clone(), id);
+        map.by_id.insert(id, Arc::new(state));
+    }
+    map
+}
+
+/// The OPTIONS file: the options of the last open, for operators (informational only).
+fn write_options_file(dir: &Path, opts: &Options) -> Result<()> {
+    let path = dir.join(filenames::OPTIONS);
+    let tmp = dir.join("OPTIONS.tmp");
+    let text = format!(
+        "# AmDb options at the last writable open (informational; not read back)\n\
+         amdb_version = {}\n\
+         durability = {:?}\n\
+         write_buffer_size = {}\n\
+         max_immutable_memtables = {}\n\
+         block_cache_bytes = {}\n\
+         max_batch_bytes = {}\n\
+         l0_compaction_trigger = {}\n\
+         l0_slowdown_trigger = {}\n\
+         l0_stop_trigger = {}\n\
+         target_file_size = {}\n\
+         max_bytes_for_level_base = {}\n\
+         level_size_multiplier = {}\n\
+         max_total_wal_bytes = {}\n\
+         disable_auto_compaction = {}\n",
+        env!("CARGO_PKG_VERSION"),
+        opts.durability,
+        opts.write_buffer_size,
+        opts.max_immutable_memtables,
+        opts.block_cache_bytes,
+        opts.max_batch_bytes,
+        opts.l0_compaction_trigger,
+        opts.l0_slowdown_trigger,
+        opts.l0_stop_trigger,
+        opts.target_file_size,
+        opts.max_bytes_for_level_base,
+        opts.level_size_multiplier,
+        opts.max_total_wal_bytes,
+        opts.disable_auto_compaction,
+    );
+    let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))
+}

@@ -1,0 +1,201 @@
+//! The write path: validate, queue for group commit, and as leader make room in the
+//! memtables (applying backpressure), append the group's WAL record, sync per durability,
+//! insert into memtables and publish the new sequence.
+//!
+//! Why acknowledged `Sync` writes survive a crash: the leader returns success only after the
+//! record holding the write is fdatasynced; recovery replays every intact record of every
+//! live WAL; a record is intact or discarded as a whole (one CRC); and a WAL file is deleted
+//! only after a MANIFEST edit recording that its data is in synced tables.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::batch::{self, WriteBatch};
+use crate::db_inner::{CommitState, DbInner};
+use crate::error::{Error, Result};
+use crate::keyspace::KeyspaceState;
+use crate::memtable::{MemTable, MemTableWriter};
+use crate::options::{Durability, WriteOptions};
+use crate::write_queue::Group;
+
+impl DbInner {
+    pub fn write(&self, batch: &WriteBatch, opts: &WriteOptions) -> Result<()> {
+        self.check_writable()?;
+        if batch.size_bytes() > self.opts.max_batch_bytes {
+            return Err(Error::BatchTooLarge {
+                size: batch.size_bytes(),
+                max: self.opts.max_batch_bytes,
+            });
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        {
+            let map = self.keyspaces.load();
+            for &id in batch.keyspace_ids() {
+                if map.get(id).is_none() {
+                    return Err(Error::InvalidArgument(format!(
+                        "batch refers to keyspace id {id}, which this database does not have"
+                    )));
+                }
+            }
+        }
+        let durability = opts.durability.unwrap_or(self.opts.durability);
+        let sync = durability == Durability::Sync;
+        let periodic = matches!(durability, Durability::Periodic(_));
+        self.queue
+            .submit(batch, sync, |group| self.commit_group(group, periodic))
+    }
+
+    fn commit_group(&self, group: &Group, periodic: bool) -> Result<()> {
+        let mut commit = self.commit.lock();
+        self.check_writable()?;
+
+        let mut ks_ids: Vec<u32> = Vec::new();
+        for b in group.batches() {
+            for &id in b.keyspace_ids() {
+                if !ks_ids.contains(&id) {
+                    ks_ids.push(id);
+                }
+            }
+        }
+        let mut targets: Vec<(u32, Arc<KeyspaceState>)> = Vec::with_capacity(ks_ids.len());
+        for id in ks_ids {
+            let ks = self
+                .keyspace_by_id(id)
+                .ok_or_else(|| Error::InvalidArgument(format!("unknown keyspace id {id}")))?;
+            self.make_room(&mut commit, &ks)?;
+            targets.push((id, ks));
+        }
+
+        let count: u64 = group.batches().map(|b| b.len() as u64).sum();
+        let first_seq = commit.last_seq + 1;
+        let mut header = [0u8; batch::HEADER_LEN];
+        batch::encode_header(&mut header, first_seq, count as u32);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(group.members.len() + 1);
+        parts.push(&header);
+        parts.extend(group.batches().map(|b| b.entries_bytes()));
+
+        let wal = commit.wal.as_mut().ok_or(Error::ReadOnly)?;
+        let before = wal.len();
+        if let Err(e) = wal.add_record(&parts) {
+            // The WAL may now end in a partial record; appending after it would hide later
+            // records from recovery, so stop accepting writes.
+            self.set_bg_error(e.duplicate());
+            return Err(e);
+        }
+        let wal_bytes = wal.len() - before;
+        if group.sync {
+            if let Err(e) = wal.sync() {
+                self.set_bg_error(e.duplicate());
+                return Err(e);
+            }
+            self.counters.add(&self.counters.wal_syncs, 1);
+        } else if periodic {
+            self.wal_dirty.store(true, Ordering::Release);
+        }
+        let wal_number = commit.wal_number;
+
+        // Apply to memtables. Every member batch was built by `WriteBatch`, so it decodes.
+        let mems: Vec<(u32, Arc<MemTable>)> = targets
+            .iter()
+            .map(|(id, ks)| (*id, ks.sv.load().mem.clone()))
+            .collect();
+        let mut writers: Vec<(u32, MemTableWriter<'_>)> = mems
+            .iter()
+            .map(|(id, m)| (*id, m.writer(wal_number)))
+            .collect();
+        let mut seq = first_seq;
+        let mut user_bytes = 0u64;
+        for b in group.batches() {
+            for e in batch::EntryIter::new(b.entries_bytes()) {
+                let w = &mut writers
+                    .iter_mut()
+                    .find(|(id, _)| *id == e.keyspace)
+                    .expect("keyspace resolved above")
+                    .1;
+                w.add(seq, e.kind, e.key, e.value);
+                user_bytes += (e.key.len() + e.value.len()) as u64;
+                seq += 1;
+            }
+        }
+        drop(writers);
+        commit.last_seq = seq - 1;
+        self.visible_seq.store(commit.last_seq, Ordering::Release);
+
+        let c = &self.counters;
+        c.add(&c.batches_written, group.members.len() as u64);
+        c.add(&c.entries_written, count);
+        c.add(&c.user_bytes_written, user_bytes);
+        c.add(&c.wal_records, 1);
+        c.add(&c.wal_bytes, wal_bytes);
+        c.add(&c.group_followers, group.members.len() as u64 - 1);
+        c.group_max_batches
+            .fetch_max(group.members.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Ensures `ks` can take more writes: delays writes once when L0 is filling up, seals a
+    /// full memtable, and waits when sealed memtables or L0 files pile up beyond the limits.
+    fn make_room(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<()> {
+        let mut allow_delay = true;
+        let auto = !self.opts.disable_auto_compaction;
+        loop {
+            self.check_writable()?;
+            let sv = ks.sv.load_full();
+            let l0 = sv.version.levels[0].len();
+            if auto && allow_delay && l0 >= self.opts.l0_slowdown_trigger {
+                // Spread the cost of a compaction backlog over many writes instead of one
+                // long stall later.
+                let t = Instant::now();
+                std::thread::sleep(Duration::from_millis(1));
+                self.counters.add(&self.counters.stall_slowdowns, 1);
+                self.counters
+                    .add(&self.counters.stall_micros, t.elapsed().as_micros() as u64);
+                allow_delay = false;
+                continue;
+            }
+            if sv.mem.approximate_memory_usage() < self.opts.write_buffer_size {
+                return self.maybe_seal_for_wal_size(commit, ks);
+            }
+            let mut st = self.state.lock();
+            let sv = ks.sv.load_full();
+            let l0 = sv.version.levels[0].len();
+            if sv.imms.len() >= self.opts.max_immutable_memtables
+                || (auto && l0 >= self.opts.l0_stop_trigger)
+            {
+                let t = Instant::now();
+                self.counters.add(&self.counters.stall_stops, 1);
+                self.wait_bg(&mut st);
+                self.counters
+                    .add(&self.counters.stall_micros, t.elapsed().as_micros() as u64);
+                continue;
+            }
+            return self.seal_memtable(commit, &mut st, ks);
+        }
+    }
+
+    /// When sealed WAL files exceed `max_total_wal_bytes`, seals this keyspace's memtable if it
+    /// pins the oldest of them, so a rarely written keyspace cannot keep WALs forever.
+    fn maybe_seal_for_wal_size(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<()> {
+        let sv = ks.sv.load();
+        let Some(first) = sv.mem.first_wal() else {
+            return Ok(());
+        };
+        if first == commit.wal_number {
+            return Ok(());
+        }
+        let mut st = self.state.lock();
+        let total: u64 = st.sealed_wals.values().sum();
+        let oldest = st.sealed_wals.keys().next().copied();
+        if total > self.opts.max_total_wal_bytes
+            && oldest.is_some_and(|o| first <= o)
+            && sv.imms.len() < self.opts.max_immutable_memtables
+        {
+            drop(sv);
+            return self.seal_memtable(commit, &mut st, ks);
+        }
+        Ok(())
+    }
+}

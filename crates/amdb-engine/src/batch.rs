@@ -7,6 +7,7 @@
 use crate::coding::{self, Decoder};
 use crate::key::{SequenceNumber, ValueKind};
 use crate::keyspace::Keyspace;
+use smallvec::SmallVec;
 
 pub(crate) const HEADER_LEN: usize = 12;
 
@@ -15,7 +16,7 @@ pub struct WriteBatch {
     rep: Vec<u8>,
     count: u32,
     /// Distinct keyspace ids touched, in first-use order (batches touch few keyspaces).
-    keyspaces: Vec<u32>,
+    keyspaces: SmallVec<[u32; 4]>,
 }
 
 impl Default for WriteBatch {
@@ -38,7 +39,7 @@ impl WriteBatch {
         WriteBatch {
             rep: vec![0; HEADER_LEN],
             count: 0,
-            keyspaces: Vec::new(),
+            keyspaces: SmallVec::new(),
         }
     }
 
@@ -48,7 +49,7 @@ impl WriteBatch {
         WriteBatch {
             rep,
             count: 0,
-            keyspaces: Vec::new(),
+            keyspaces: SmallVec::new(),
         }
     }
 
@@ -177,6 +178,29 @@ fn decode_entry<'a>(d: &mut Decoder<'a>) -> Option<BatchEntry<'a>> {
     })
 }
 
+/// Iterates the entries of a batch built by `WriteBatch` (which always decodes).
+pub(crate) struct EntryIter<'a> {
+    d: Decoder<'a>,
+}
+
+impl<'a> EntryIter<'a> {
+    pub fn new(entries: &'a [u8]) -> Self {
+        EntryIter {
+            d: Decoder::new(entries),
+        }
+    }
+}
+
+impl<'a> Iterator for EntryIter<'a> {
+    type Item = BatchEntry<'a>;
+    fn next(&mut self) -> Option<BatchEntry<'a>> {
+        if self.d.is_empty() {
+            return None;
+        }
+        Some(decode_entry(&mut self.d).expect("WriteBatch encodes valid entries"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,28 +232,5 @@ mod tests {
         payload.truncate(payload.len() - 2);
         let p = BatchPayload::parse(&payload).unwrap();
         assert_eq!(p.entries(), Err(HEADER_LEN));
-    }
-}
-
-/// Iterates the entries of a batch built by `WriteBatch` (which always decodes).
-pub(crate) struct EntryIter<'a> {
-    d: Decoder<'a>,
-}
-
-impl<'a> EntryIter<'a> {
-    pub fn new(entries: &'a [u8]) -> Self {
-        EntryIter {
-            d: Decoder::new(entries),
-        }
-    }
-}
-
-impl<'a> Iterator for EntryIter<'a> {
-    type Item = BatchEntry<'a>;
-    fn next(&mut self) -> Option<BatchEntry<'a>> {
-        if self.d.is_empty() {
-            return None;
-        }
-        Some(decode_entry(&mut self.d).expect("WriteBatch encodes valid entries"))
     }
 }

@@ -57,6 +57,26 @@ impl Compaction {
         }
     }
 
+    /// Rewrites all of `level` into itself, dropping what no reader needs: the last step of a
+    /// manual compaction, for data already in the bottom level.
+    pub fn in_place(
+        ks: Arc<KeyspaceState>,
+        base: Arc<LevelsVersion>,
+        level: usize,
+        smallest_snapshot: SequenceNumber,
+    ) -> Compaction {
+        let inputs = base.levels[level].clone();
+        Compaction {
+            ks,
+            level,
+            output_level: level,
+            inputs,
+            below: Vec::new(),
+            base,
+            smallest_snapshot,
+        }
+    }
+
     pub fn running(&self) -> RunningCompaction {
         let all: Vec<Arc<FileMeta>> = self.inputs.iter().chain(&self.below).cloned().collect();
         let (lo, hi) = user_range(&all);
@@ -70,7 +90,7 @@ impl Compaction {
     }
 
     fn is_trivial_move(&self, target_file_size: u64) -> bool {
-        if self.inputs.len() != 1 || !self.below.is_empty() {
+        if self.inputs.len() != 1 || !self.below.is_empty() || self.output_level == self.level {
             return false;
         }
         if self.output_level + 1 >= MAX_LEVELS {
@@ -236,10 +256,10 @@ pub(crate) fn run_compaction(db: &DbInner, c: &Compaction) -> Result<()> {
             return Err(e);
         }
     };
-    let outputs = match out.finish() {
-        Ok(o) => o,
-        Err(e) => return Err(e),
-    };
+    let outputs = out.finish()?;
+    if !outputs.is_empty() {
+        filenames::sync_dir(&db.dir.join(filenames::SST_DIR))?;
+    }
 
     let bytes_read: u64 = c.inputs.iter().chain(&c.below).map(|f| f.size).sum();
     let bytes_written: u64 = outputs.iter().map(|(_, t)| t.file_size).sum();

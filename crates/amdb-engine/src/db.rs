@@ -189,39 +189,29 @@ impl Db {
             Arc::new(LevelsVersion::default()),
             Arc::new(MemTable::new()),
         ));
-        let old = self.inner.keyspaces.load();
-        let mut by_id = old.by_id.clone();
-        let mut by_name = old.by_name.clone();
-        by_id.insert(id, state.clone());
-        by_name.insert(name.to_string(), id);
-        self.inner
-            .keyspaces
-            .store(Arc::new(KeyspaceMap { by_id, by_name }));
+        let mut map = KeyspaceMap::clone(&self.inner.keyspaces.load());
+        map.insert(state.clone());
+        self.inner.keyspaces.store(Arc::new(map));
         Ok(Keyspace { state })
     }
 
-    /// All keyspaces, by id.
+    /// All keyspaces, in id order.
     pub fn keyspaces(&self) -> Vec<Keyspace> {
         let map = self.inner.keyspaces.load();
-        let mut v: Vec<Keyspace> = map
-            .by_id
-            .values()
-            .map(|s| Keyspace { state: s.clone() })
-            .collect();
-        v.sort_by_key(|k| k.id());
-        v
+        map.iter().map(|s| Keyspace { state: s.clone() }).collect()
     }
 
     // ---- writes ----
 
     pub fn put(&self, ks: &Keyspace, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        let mut b = WriteBatch::new();
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let mut b = WriteBatch::with_capacity(key.len() + value.len() + 16);
         b.put(ks, key, value);
         self.write(&b)
     }
 
     pub fn delete(&self, ks: &Keyspace, key: impl AsRef<[u8]>) -> Result<()> {
-        let mut b = WriteBatch::new();
+        let mut b = WriteBatch::with_capacity(key.as_ref().len() + 8);
         b.delete(ks, key);
         self.write(&b)
     }
@@ -445,28 +435,55 @@ impl Db {
                     .last_nonempty_level()
             };
             let Some(last) = last else { continue };
-            for level in 0..last.clamp(1, MAX_LEVELS - 1) {
-                if db.shutting_down.load(Ordering::Acquire) {
-                    return Err(Error::Closed);
-                }
-                let c = {
-                    let mut st = db.state.lock();
-                    let v = st.versions.keyspaces[&ks.id()].version.clone();
-                    if v.levels[level].is_empty() {
-                        continue;
-                    }
-                    let inputs = v.levels[level].clone();
-                    let horizon = db.snapshots.horizon(&db.visible_seq);
-                    let c = Compaction::new(ks.state.clone(), v, level, inputs, horizon);
-                    st.running_compaction = Some(c.running());
-                    c
-                };
-                let r = run_compaction(db, &c);
-                db.state.lock().running_compaction = None;
-                r?;
+            // Push every level down into the deepest one holding data (at least L1)...
+            let bottom = last.max(1);
+            for level in 0..bottom {
+                self.run_manual(&ks, |v, horizon| {
+                    (!v.levels[level].is_empty()).then(|| {
+                        Compaction::new(
+                            ks.state.clone(),
+                            v.clone(),
+                            level,
+                            v.levels[level].clone(),
+                            horizon,
+                        )
+                    })
+                })?;
+            }
+            // ...then rewrite that level, unless the step above just did.
+            if last == bottom {
+                self.run_manual(&ks, |v, horizon| {
+                    (!v.levels[bottom].is_empty())
+                        .then(|| Compaction::in_place(ks.state.clone(), v.clone(), bottom, horizon))
+                })?;
             }
         }
         Ok(())
+    }
+
+    /// Runs the compaction `pick` builds from the keyspace's current version, if any.
+    fn run_manual(
+        &self,
+        ks: &Keyspace,
+        pick: impl FnOnce(&Arc<LevelsVersion>, SequenceNumber) -> Option<Compaction>,
+    ) -> Result<()> {
+        let db = &self.inner;
+        if db.shutting_down.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let c = {
+            let mut st = db.state.lock();
+            let v = st.versions.keyspaces[&ks.id()].version.clone();
+            let horizon = db.snapshots.horizon(&db.visible_seq);
+            let Some(c) = pick(&v, horizon) else {
+                return Ok(());
+            };
+            st.running_compaction = Some(c.running());
+            c
+        };
+        let r = run_compaction(db, &c);
+        db.state.lock().running_compaction = None;
+        r
     }
 
     pub fn stats(&self) -> Stats {

@@ -31,14 +31,29 @@ use crate::stats::Counters;
 use crate::version_set::VersionSet;
 use crate::write_queue::WriteQueue;
 
+/// Keyspaces by id (ids are small and dense: the write path indexes a vector) and name.
+#[derive(Clone, Default)]
 pub(crate) struct KeyspaceMap {
-    pub by_id: HashMap<u32, Arc<KeyspaceState>>,
+    by_id: Vec<Option<Arc<KeyspaceState>>>,
     pub by_name: HashMap<String, u32>,
 }
 
 impl KeyspaceMap {
     pub fn get(&self, id: u32) -> Option<&Arc<KeyspaceState>> {
-        self.by_id.get(&id)
+        self.by_id.get(id as usize)?.as_ref()
+    }
+
+    pub fn insert(&mut self, ks: Arc<KeyspaceState>) {
+        let i = ks.id as usize;
+        if self.by_id.len() <= i {
+            self.by_id.resize(i + 1, None);
+        }
+        self.by_name.insert(ks.name.clone(), ks.id);
+        self.by_id[i] = Some(ks);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<KeyspaceState>> {
+        self.by_id.iter().flatten()
     }
 }
 
@@ -162,27 +177,58 @@ impl DbInner {
     }
 
     /// Records the first background failure; later writes are refused until reopen.
+    /// Caller must not hold `state`.
     pub fn set_bg_error(&self, e: Error) {
+        // Taking `state` orders the wake-up after any waiter's check of the error.
+        let _st = self.state.lock();
+        self.set_bg_error_locked(e);
+    }
+
+    /// As `set_bg_error`, for callers holding `state`.
+    pub fn set_bg_error_locked(&self, e: Error) {
         let mut slot = self.bg_error.lock();
         if slot.is_none() {
             *slot = Some(e);
             self.has_bg_error.store(true, Ordering::Release);
         }
         drop(slot);
-        // Wake stalled writers and waiters so they see the error. Taking `state` orders the
-        // notify after any waiter's check.
-        let _st = self.state.lock();
         self.bg_cv.notify_all();
-    }
-
-    pub fn keyspace_by_id(&self, id: u32) -> Option<Arc<KeyspaceState>> {
-        self.keyspaces.load().get(id).cloned()
     }
 
     /// Seals `ks`'s memtable: starts a new WAL file (syncing the old one, so only the newest
     /// WAL can ever have a torn tail), makes the memtable immutable and wakes the flusher.
     /// Caller holds `commit` and `state`; does nothing for an empty memtable.
+    ///
+    /// Sealed WALs pile up while some keyspace's memtable holds data from the oldest of them;
+    /// a rarely written keyspace would keep them forever. So when sealed WALs exceed
+    /// `max_total_wal_bytes`, every keyspace pinning the oldest one is sealed too.
     pub fn seal_memtable(
+        &self,
+        commit: &mut CommitState,
+        st: &mut DbState,
+        ks: &KeyspaceState,
+    ) -> Result<()> {
+        self.seal_one(commit, st, ks)?;
+        let total: u64 = st.sealed_wals.values().sum();
+        let Some(&oldest) = st.sealed_wals.keys().next() else {
+            return Ok(());
+        };
+        if total <= self.opts.max_total_wal_bytes {
+            return Ok(());
+        }
+        let map = self.keyspaces.load();
+        for other in map.iter() {
+            let sv = other.sv.load();
+            let pins = sv.mem.first_wal().is_some_and(|w| w <= oldest);
+            if pins && sv.imms.len() < self.opts.max_immutable_memtables {
+                drop(sv);
+                self.seal_one(commit, st, other)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn seal_one(
         &self,
         commit: &mut CommitState,
         st: &mut DbState,
@@ -213,7 +259,7 @@ impl DbInner {
                 }
                 Err(e) => {
                     commit.wal = Some(old);
-                    self.set_bg_error(e.duplicate());
+                    self.set_bg_error_locked(e.duplicate());
                     return Err(e);
                 }
             }
@@ -263,7 +309,7 @@ impl DbInner {
     /// memtable of any keyspace, or the current WAL. Caller holds `state`.
     pub fn min_needed_wal(&self, current_wal: u64, excluding: Option<&Arc<MemTable>>) -> u64 {
         let mut min = current_wal;
-        for ks in self.keyspaces.load().by_id.values() {
+        for ks in self.keyspaces.load().iter() {
             let sv = ks.sv.load();
             let mems = std::iter::once(&sv.mem).chain(sv.imms.iter());
             for m in mems {

@@ -53,7 +53,7 @@ pub(crate) fn flush_loop(db: Arc<DbInner>) {
 fn pick_flush(db: &DbInner, st: &mut DbState) -> Option<FlushJob> {
     let map = db.keyspaces.load();
     let mut best: Option<(u64, Arc<KeyspaceState>, Arc<MemTable>)> = None;
-    for ks in map.by_id.values() {
+    for ks in map.iter() {
         let sv = ks.sv.load();
         if let Some(oldest) = sv.imms.last() {
             let age = oldest.first_wal().unwrap_or(u64::MAX);
@@ -123,6 +123,7 @@ fn run_flush(db: &DbInner, job: &FlushJob) -> Result<()> {
     it.seek_to_first();
     let built = write_table(&db.dir, build_options(&job.ks), job.number, &mut it)?;
     let bytes = built.file_size;
+    filenames::sync_dir(&db.dir.join(filenames::SST_DIR))?;
 
     let mut st = db.state.lock();
     let version = st.versions.keyspaces[&job.ks.id].version.clone();

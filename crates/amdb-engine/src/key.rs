@@ -88,6 +88,15 @@ pub fn is_valid(ikey: &[u8]) -> bool {
     ikey.len() >= 8 && kind(ikey).is_some()
 }
 
+/// Compares internal key `a` with the internal key `b_user ‖ b_trailer` without building it.
+#[inline]
+pub fn compare_parts(a: &[u8], b_user: &[u8], b_trailer: u64) -> Ordering {
+    match user_key(a).cmp(b_user) {
+        Ordering::Equal => b_trailer.cmp(&trailer(a)),
+        o => o,
+    }
+}
+
 #[inline]
 pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
     match user_key(a).cmp(user_key(b)) {

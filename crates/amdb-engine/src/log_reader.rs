@@ -99,6 +99,11 @@ impl LogReader {
         }
     }
 
+    /// How many bytes of the file were read (a writer may append more meanwhile).
+    pub fn bytes_read(&self) -> u64 {
+        self.data.len() as u64
+    }
+
     /// Where and why reading stopped early, if the file ends in a torn record.
     pub fn torn_tail(&self) -> Option<&(u64, String)> {
         self.torn.as_ref()

@@ -47,7 +47,6 @@ impl MemTable {
         MemTableWriter {
             mem: self,
             ins: self.list.inserter(),
-            key_buf: Vec::with_capacity(64),
         }
     }
 
@@ -104,14 +103,12 @@ impl MemTable {
 pub struct MemTableWriter<'a> {
     mem: &'a MemTable,
     ins: Inserter<'a>,
-    key_buf: Vec<u8>,
 }
 
 impl MemTableWriter<'_> {
     pub fn add(&mut self, seq: SequenceNumber, kind: ValueKind, user_key: &[u8], value: &[u8]) {
-        self.key_buf.clear();
-        key::append_internal_key(&mut self.key_buf, user_key, seq, kind);
-        self.ins.insert(&self.key_buf, value);
+        self.ins
+            .insert_parts(user_key, key::pack_trailer(seq, kind), value);
         if seq > self.mem.largest_seq.load(Ordering::Relaxed) {
             self.mem.largest_seq.store(seq, Ordering::Release);
         }

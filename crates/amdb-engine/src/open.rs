@@ -9,6 +9,7 @@
 //! 3. Write the recovered memtables to L0 tables, then a fresh MANIFEST with everything
 //!    (including a minimum WAL number above every old WAL), then switch CURRENT.
 //! 4. Only then delete old WALs, old MANIFESTs and tables no MANIFEST references.
+//!
 //! A crash at any step leaves CURRENT naming a complete MANIFEST whose WALs still exist.
 
 use std::collections::BTreeMap;
@@ -116,6 +117,9 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
     }
     for (&ks, mem) in &mems {
         flush_recovered(dir, &mut versions, &mut recovery, ks, mem)?;
+    }
+    if !recovery.new_files.is_empty() {
+        filenames::sync_dir(&sst_dir)?;
     }
     versions.apply(&recovery, None);
     versions.last_sequence = last_seq;
@@ -354,15 +358,17 @@ fn verify_tables(dir: &Path, versions: &VersionSet) -> Result<()> {
             let path = filenames::table_path(dir, f.number);
             match std::fs::metadata(&path) {
                 Ok(m) if m.len() == f.size => {}
-                Ok(m) => return Err(Error::corruption(
-                    &path,
-                    m.len().min(f.size),
-                    format!(
+                Ok(m) => {
+                    return Err(Error::corruption(
+                        &path,
+                        m.len().min(f.size),
+                        format!(
                         "table is {} bytes but {manifest} records {} (truncated or overwritten)",
                         m.len(),
                         f.size
                     ),
-                )),
+                    ))
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(Error::MissingFile {
                         path,
@@ -396,10 +402,7 @@ fn remove_stale_manifests(dir: &Path, live: u64) {
 }
 
 fn keyspace_map(versions: &VersionSet, mut mems: BTreeMap<u32, Arc<MemTable>>) -> KeyspaceMap {
-    let mut map = KeyspaceMap {
-        by_id: Default::default(),
-        by_name: Default::default(),
-    };
+    let mut map = KeyspaceMap::default();
     for (&id, k) in &versions.keyspaces {
         let mem = mems
             .remove(&id)
@@ -411,8 +414,7 @@ fn keyspace_map(versions: &VersionSet, mut mems: BTreeMap<u32, Arc<MemTable>>) -
             k.version.clone(),
             mem,
         );
-        map.by_name.insert(k.name.clone(), id);
-        map.by_id.insert(id, Arc::new(state));
+        map.insert(Arc::new(state));
     }
     map
 }

@@ -64,6 +64,9 @@ impl Node {
 struct WriterState {
     arena: Arena,
     rng: SmallRng,
+    /// The last node of each level (head while a level is empty). Keys larger than the last
+    /// key (sequential loads) are linked after these without searching.
+    tail: [*mut Node; MAX_HEIGHT],
 }
 
 pub struct SkipList {
@@ -96,8 +99,10 @@ impl SkipList {
         let mut state = WriterState {
             arena: Arena::new(),
             rng: SmallRng::seed_from_u64(0x5eed_a3db),
+            tail: [std::ptr::null_mut(); MAX_HEIGHT],
         };
-        let head = Self::new_node(&mut state.arena, MAX_HEIGHT, &[], &[]);
+        let head = Self::new_node(&mut state.arena, MAX_HEIGHT, &[], None, &[]);
+        state.tail = [head; MAX_HEIGHT];
         let memory = state.arena.memory_usage();
         SkipList {
             head,
@@ -108,17 +113,28 @@ impl SkipList {
         }
     }
 
-    fn new_node(arena: &mut Arena, height: usize, ikey: &[u8], value: &[u8]) -> *mut Node {
-        let size = NODE_HEADER + height * 8 + ikey.len() + value.len();
+    /// A node holding the internal key `user_key ‖ trailer` (trailer little-endian).
+    fn new_node(
+        arena: &mut Arena,
+        height: usize,
+        user_key: &[u8],
+        trailer: Option<u64>,
+        value: &[u8],
+    ) -> *mut Node {
+        let key_len = user_key.len() + if trailer.is_some() { 8 } else { 0 };
+        let size = NODE_HEADER + height * 8 + key_len + value.len();
         let p = arena.allocate(size) as *mut Node;
         // SAFETY: `p` is 8-aligned, zeroed and `size` bytes long; zeroed AtomicPtrs are null.
         unsafe {
-            (*p).key_len = ikey.len() as u32;
+            (*p).key_len = key_len as u32;
             (*p).value_len = value.len() as u32;
             (*p).height = height as u32;
             let kp = (p as *mut u8).add(NODE_HEADER + height * 8);
-            std::ptr::copy_nonoverlapping(ikey.as_ptr(), kp, ikey.len());
-            std::ptr::copy_nonoverlapping(value.as_ptr(), kp.add(ikey.len()), value.len());
+            std::ptr::copy_nonoverlapping(user_key.as_ptr(), kp, user_key.len());
+            if let Some(t) = trailer {
+                std::ptr::copy_nonoverlapping(t.to_le_bytes().as_ptr(), kp.add(user_key.len()), 8);
+            }
+            std::ptr::copy_nonoverlapping(value.as_ptr(), kp.add(key_len), value.len());
         }
         p
     }
@@ -146,6 +162,16 @@ impl SkipList {
     fn find_greater_or_equal(
         &self,
         target: &[u8],
+        prev: Option<&mut [*mut Node; MAX_HEIGHT]>,
+    ) -> *mut Node {
+        self.find_greater_or_equal_parts(key::user_key(target), key::trailer(target), prev)
+    }
+
+    /// As `find_greater_or_equal`, for the internal key `user_key ‖ trailer`.
+    fn find_greater_or_equal_parts(
+        &self,
+        user_key: &[u8],
+        trailer: u64,
         mut prev: Option<&mut [*mut Node; MAX_HEIGHT]>,
     ) -> *mut Node {
         let mut x = self.head;
@@ -153,7 +179,9 @@ impl SkipList {
         loop {
             // SAFETY: x is head or a published node; level < its height by construction.
             let next = unsafe { Node::next(x, level) };
-            if !next.is_null() && key::compare(unsafe { Node::key(next) }, target) == Ordering::Less
+            if !next.is_null()
+                && key::compare_parts(unsafe { Node::key(next) }, user_key, trailer)
+                    == Ordering::Less
             {
                 x = next;
             } else {
@@ -203,14 +231,30 @@ impl SkipList {
 
 impl Inserter<'_> {
     /// Inserts an internal key that is not already present (sequences make keys unique).
+    #[cfg(test)]
     pub fn insert(&mut self, ikey: &[u8], value: &[u8]) {
+        self.insert_parts(key::user_key(ikey), key::trailer(ikey), value)
+    }
+
+    /// Inserts the internal key `user_key ‖ trailer`, building it directly in the node.
+    pub fn insert_parts(&mut self, user_key: &[u8], trailer: u64, value: &[u8]) {
         let list = self.list;
+        let last = self.state.tail[0];
+        let appends = last == list.head
+            // SAFETY: tail nodes are published nodes of this list.
+            || key::compare_parts(unsafe { Node::key(last) }, user_key, trailer) == Ordering::Less;
         let mut prev = [list.head; MAX_HEIGHT];
-        let found = list.find_greater_or_equal(ikey, Some(&mut prev));
-        debug_assert!(
-            found.is_null() || unsafe { Node::key(found) } != ikey,
-            "duplicate internal key"
-        );
+        if appends {
+            prev = self.state.tail;
+        } else {
+            let found = list.find_greater_or_equal_parts(user_key, trailer, Some(&mut prev));
+            debug_assert!(
+                found.is_null()
+                    || key::compare_parts(unsafe { Node::key(found) }, user_key, trailer)
+                        != Ordering::Equal,
+                "duplicate internal key"
+            );
+        }
 
         let mut height = 1;
         while height < MAX_HEIGHT && self.state.rng.gen_ratio(1, BRANCHING) {
@@ -222,13 +266,22 @@ impl Inserter<'_> {
             // node is linked find null at those levels of head and drop down: harmless.
             list.max_height.store(height, AtomicOrdering::Relaxed);
         }
-        let node = SkipList::new_node(&mut self.state.arena, height, ikey, value);
+        let node = SkipList::new_node(
+            &mut self.state.arena,
+            height,
+            user_key,
+            Some(trailer),
+            value,
+        );
         for (i, &p) in prev.iter().enumerate().take(height) {
             // SAFETY: node and prev[i] are valid with height > i; only this writer links.
             unsafe {
                 let succ = (*Node::next_slot(p, i)).load(AtomicOrdering::Relaxed);
                 (*Node::next_slot(node, i)).store(succ, AtomicOrdering::Relaxed);
                 (*Node::next_slot(p, i)).store(node, AtomicOrdering::Release);
+                if succ.is_null() {
+                    self.state.tail[i] = node;
+                }
             }
         }
         list.len.fetch_add(1, AtomicOrdering::Relaxed);

@@ -1,7 +1,8 @@
 //! Writes an SSTable from entries in internal-key order: data blocks of about `block_size`
 //! bytes, one bloom filter over the table's user keys, a properties block, an index block with
-//! the last key of each data block, and the footer. The file is fsynced before `finish`
-//! returns, so a MANIFEST edit naming it never points at data still in the page cache.
+//! the last key of each data block, and the footer. The file is fdatasynced before `finish`
+//! returns; callers sync the `sst/` directory before a MANIFEST edit names the file, so an
+//! edit never points at data or a directory entry still in the page cache.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -186,8 +187,10 @@ impl TableBuilder {
             .out
             .into_inner()
             .map_err(|e| Error::io("write", &self.path, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io("fsync", &self.path, e))?;
+        // fdatasync covers the contents and the length; the directory entry is made durable
+        // by the caller (one directory sync per flush, compaction or ingest).
+        file.sync_data()
+            .map_err(|e| Error::io("fdatasync", &self.path, e))?;
         Ok(BuiltTable {
             file_size: self.offset,
             smallest: self.smallest,

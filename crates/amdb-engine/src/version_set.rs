@@ -194,10 +194,8 @@ impl VersionSet {
                 format!("MANIFEST has no intact snapshot record: {reason}"),
             ));
         }
-        let manifest_len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", &path, e))?
-            .len();
+        // What was replayed, not the file's size now: a writer may have appended since.
+        let manifest_len = reader.bytes_read();
 
         let mut keyspaces = BTreeMap::new();
         for (id, k) in replay.keyspaces {

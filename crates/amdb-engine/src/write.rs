@@ -18,6 +18,7 @@ use crate::keyspace::KeyspaceState;
 use crate::memtable::{MemTable, MemTableWriter};
 use crate::options::{Durability, WriteOptions};
 use crate::write_queue::Group;
+use smallvec::SmallVec;
 
 impl DbInner {
     pub fn write(&self, batch: &WriteBatch, opts: &WriteOptions) -> Result<()> {
@@ -52,28 +53,26 @@ impl DbInner {
         let mut commit = self.commit.lock();
         self.check_writable()?;
 
-        let mut ks_ids: Vec<u32> = Vec::new();
+        // The memtable of every keyspace the group touches, with room made in each.
+        let map = self.keyspaces.load();
+        let mut mems: SmallVec<[(u32, Arc<MemTable>); 2]> = SmallVec::new();
         for b in group.batches() {
             for &id in b.keyspace_ids() {
-                if !ks_ids.contains(&id) {
-                    ks_ids.push(id);
+                if mems.iter().all(|(m, _)| *m != id) {
+                    let ks = map.get(id).ok_or_else(|| {
+                        Error::InvalidArgument(format!("unknown keyspace id {id}"))
+                    })?;
+                    let mem = self.make_room(&mut commit, ks)?;
+                    mems.push((id, mem));
                 }
             }
-        }
-        let mut targets: Vec<(u32, Arc<KeyspaceState>)> = Vec::with_capacity(ks_ids.len());
-        for id in ks_ids {
-            let ks = self
-                .keyspace_by_id(id)
-                .ok_or_else(|| Error::InvalidArgument(format!("unknown keyspace id {id}")))?;
-            self.make_room(&mut commit, &ks)?;
-            targets.push((id, ks));
         }
 
         let count: u64 = group.batches().map(|b| b.len() as u64).sum();
         let first_seq = commit.last_seq + 1;
         let mut header = [0u8; batch::HEADER_LEN];
         batch::encode_header(&mut header, first_seq, count as u32);
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(group.members.len() + 1);
+        let mut parts: SmallVec<[&[u8]; 8]> = SmallVec::new();
         parts.push(&header);
         parts.extend(group.batches().map(|b| b.entries_bytes()));
 
@@ -98,11 +97,7 @@ impl DbInner {
         let wal_number = commit.wal_number;
 
         // Apply to memtables. Every member batch was built by `WriteBatch`, so it decodes.
-        let mems: Vec<(u32, Arc<MemTable>)> = targets
-            .iter()
-            .map(|(id, ks)| (*id, ks.sv.load().mem.clone()))
-            .collect();
-        let mut writers: Vec<(u32, MemTableWriter<'_>)> = mems
+        let mut writers: SmallVec<[(u32, MemTableWriter<'_>); 2]> = mems
             .iter()
             .map(|(id, m)| (*id, m.writer(wal_number)))
             .collect();
@@ -110,11 +105,16 @@ impl DbInner {
         let mut user_bytes = 0u64;
         for b in group.batches() {
             for e in batch::EntryIter::new(b.entries_bytes()) {
-                let w = &mut writers
-                    .iter_mut()
-                    .find(|(id, _)| *id == e.keyspace)
-                    .expect("keyspace resolved above")
-                    .1;
+                let w = match writers.len() {
+                    1 => &mut writers[0].1,
+                    _ => {
+                        &mut writers
+                            .iter_mut()
+                            .find(|(id, _)| *id == e.keyspace)
+                            .expect("keyspace resolved above")
+                            .1
+                    }
+                };
                 w.add(seq, e.kind, e.key, e.value);
                 user_bytes += (e.key.len() + e.value.len()) as u64;
                 seq += 1;
@@ -125,25 +125,28 @@ impl DbInner {
         self.visible_seq.store(commit.last_seq, Ordering::Release);
 
         let c = &self.counters;
-        c.add(&c.batches_written, group.members.len() as u64);
+        c.add(&c.batches_written, group.len() as u64);
         c.add(&c.entries_written, count);
         c.add(&c.user_bytes_written, user_bytes);
         c.add(&c.wal_records, 1);
         c.add(&c.wal_bytes, wal_bytes);
-        c.add(&c.group_followers, group.members.len() as u64 - 1);
-        c.group_max_batches
-            .fetch_max(group.members.len() as u64, Ordering::Relaxed);
+        if group.len() > 1 {
+            c.add(&c.group_followers, group.len() as u64 - 1);
+            c.group_max_batches
+                .fetch_max(group.len() as u64, Ordering::Relaxed);
+        }
         Ok(())
     }
 
-    /// Ensures `ks` can take more writes: delays writes once when L0 is filling up, seals a
-    /// full memtable, and waits when sealed memtables or L0 files pile up beyond the limits.
-    fn make_room(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<()> {
+    /// Ensures `ks` can take more writes and returns the memtable to write to: delays writes
+    /// once when L0 is filling up, seals a full memtable, and waits when sealed memtables or
+    /// L0 files pile up beyond the limits.
+    fn make_room(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<Arc<MemTable>> {
         let mut allow_delay = true;
         let auto = !self.opts.disable_auto_compaction;
         loop {
             self.check_writable()?;
-            let sv = ks.sv.load_full();
+            let sv = ks.sv.load();
             let l0 = sv.version.levels[0].len();
             if auto && allow_delay && l0 >= self.opts.l0_slowdown_trigger {
                 // Spread the cost of a compaction backlog over many writes instead of one
@@ -156,9 +159,11 @@ impl DbInner {
                 allow_delay = false;
                 continue;
             }
-            if sv.mem.approximate_memory_usage() < self.opts.write_buffer_size {
-                return self.maybe_seal_for_wal_size(commit, ks);
+            if sv.mem.is_empty() || sv.mem.approximate_memory_usage() < self.opts.write_buffer_size
+            {
+                return Ok(sv.mem.clone());
             }
+            drop(sv);
             let mut st = self.state.lock();
             let sv = ks.sv.load_full();
             let l0 = sv.version.levels[0].len();
@@ -172,30 +177,7 @@ impl DbInner {
                     .add(&self.counters.stall_micros, t.elapsed().as_micros() as u64);
                 continue;
             }
-            return self.seal_memtable(commit, &mut st, ks);
+            self.seal_memtable(commit, &mut st, ks)?;
         }
-    }
-
-    /// When sealed WAL files exceed `max_total_wal_bytes`, seals this keyspace's memtable if it
-    /// pins the oldest of them, so a rarely written keyspace cannot keep WALs forever.
-    fn maybe_seal_for_wal_size(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<()> {
-        let sv = ks.sv.load();
-        let Some(first) = sv.mem.first_wal() else {
-            return Ok(());
-        };
-        if first == commit.wal_number {
-            return Ok(());
-        }
-        let mut st = self.state.lock();
-        let total: u64 = st.sealed_wals.values().sum();
-        let oldest = st.sealed_wals.keys().next().copied();
-        if total > self.opts.max_total_wal_bytes
-            && oldest.is_some_and(|o| first <= o)
-            && sv.imms.len() < self.opts.max_immutable_memtables
-        {
-            drop(sv);
-            return self.seal_memtable(commit, &mut st, ks);
-        }
-        Ok(())
     }
 }

@@ -1,0 +1,86 @@
+//! `amdb bench SUITE`: parses flags into the suite's config and prints its results.
+
+use std::io::Write;
+
+use amdb_bench::engine::{self, EngineConfig, Step, Workload};
+
+use crate::cli::{BenchArgs, BenchSuite, EngineArgs};
+use crate::output::{print, stdout_err};
+use crate::{CliError, CliResult};
+
+pub fn run(args: BenchArgs) -> CliResult {
+    match args.suite {
+        BenchSuite::Engine(a) => run_engine(a),
+    }
+}
+
+fn run_engine(a: EngineArgs) -> CliResult {
+    let cfg = EngineConfig {
+        workloads: Workload::parse_list(&a.workload)?,
+        num: a.num.unwrap_or(1_000_000),
+        num_explicit: a.num.is_some(),
+        threads: a.threads,
+        value_size: a.value_size,
+        dir: a.dir.clone(),
+        seed: a.seed,
+        ..EngineConfig::default()
+    };
+    let mut out = std::io::stdout().lock();
+    if !a.json {
+        let where_ = match &a.dir {
+            Some(d) => format!("{} (kept)", d.display()),
+            None => format!(
+                "a new directory in {} (removed afterwards)",
+                std::env::temp_dir().display()
+            ),
+        };
+        print(
+            &mut out,
+            &format!(
+                "AmDb engine benchmark\n\
+                 Keys:       16 bytes each\n\
+                 Values:     {} bytes each (half compressible)\n\
+                 Entries:    {} operations per workload, over {} thread(s)\n\
+                 Workloads:  {}\n\
+                 Databases:  {}\n\
+                 ------------------------------------------------\n",
+                cfg.value_size,
+                cfg.num,
+                cfg.threads,
+                cfg.workloads
+                    .iter()
+                    .map(|s| format!("{s}{}", note(&cfg, *s)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                where_
+            ),
+        )?;
+    }
+    let mut write_err: Option<CliError> = None;
+    engine::run(&cfg, |r| {
+        if write_err.is_some() {
+            return;
+        }
+        let line = if a.json {
+            serde_json::to_string(r).expect("results serialize")
+        } else {
+            engine::format_human(r)
+        };
+        if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+            write_err = Some(stdout_err(e));
+        }
+    })?;
+    match write_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn note(cfg: &EngineConfig, s: Step) -> String {
+    let ops = cfg.ops_for(s);
+    if ops != cfg.num && s.ops.is_none() {
+        format!(" ({ops} ops)")
+    } else {
+        String::new()
+    }
+}

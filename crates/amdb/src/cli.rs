@@ -1,0 +1,306 @@
+//! The command line, as clap derive structs. Every command and flag carries its help.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use amdb_engine::Durability;
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Examples:
+  amdb kv put AAPL:last 189.91          store a value (creates ./amdb-data if missing)
+  amdb kv get AAPL:last                 print it
+  amdb kv scan --prefix AAPL:           list keys starting with AAPL:
+  amdb kv load quotes.tsv               bulk-load key<TAB>value lines
+  amdb demo                             load 1M entries, read them back, print speeds
+  amdb bench engine --json              db_bench-style engine benchmark
+
+Exit status: 0 success, 1 key not found (kv get), 2 any other error.";
+
+/// AmDb: a data engine for algorithmic-trading systems.
+///
+/// An embedded store in a directory (`--data`, default ./amdb-data): no server to start. This
+/// tool reads and writes keys, runs the demo job and benchmarks the engine. Only one process
+/// may write a directory at a time; reads (`kv get`, `kv scan`, `kv stats`) open it read-only
+/// and work while another process writes.
+#[derive(Debug, Parser)]
+#[command(name = "amdb", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database directory of `kv` and `demo`; created on the first write.
+    #[arg(
+        long,
+        global = true,
+        env = "AMDB_DATA",
+        hide_env_values = true,
+        default_value = "./amdb-data",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+
+    /// When writes are acknowledged: `sync` (fdatasync before returning; survives power
+    /// loss), `periodic` or `periodic:MS` (fdatasync in the background every MS
+    /// milliseconds, default 100; power loss may lose the last interval) or `buffered`
+    /// (handed to the OS; survives a crash of amdb, not of the machine). Does not apply to
+    /// `bench`, whose workloads set their own.
+    #[arg(
+        long,
+        global = true,
+        default_value = "sync",
+        value_name = "MODE",
+        value_parser = parse_durability
+    )]
+    pub durability: Durability,
+}
+
+/// Parses `sync`, `buffered`, `periodic` or `periodic:MS`.
+pub fn parse_durability(s: &str) -> Result<Durability, String> {
+    match s {
+        "sync" => Ok(Durability::Sync),
+        "buffered" => Ok(Durability::Buffered),
+        "periodic" => Ok(Durability::Periodic(Duration::from_millis(100))),
+        _ => match s.strip_prefix("periodic:") {
+            Some(ms) => match ms.trim_end_matches("ms").parse::<u64>() {
+                Ok(ms) if ms > 0 => Ok(Durability::Periodic(Duration::from_millis(ms))),
+                _ => Err(format!(
+                    "{ms:?} is not a positive number of milliseconds (e.g. periodic:250)"
+                )),
+            },
+            None => Err("expected sync, periodic, periodic:MS or buffered".to_string()),
+        },
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and write keys and values in a keyspace.
+    Kv(KvArgs),
+
+    /// Run AmDb's demo job: load synthetic entries into keyspace `demo`, read them back,
+    /// verify and report speeds.
+    ///
+    /// Writes N entries (16-byte keys 0000000000000000.., 100-byte values derived from the
+    /// key) with large write batches into keyspace `demo` of the --data directory, then reads
+    /// a random sample back with point gets and scans the whole loaded key range, checking
+    /// every value. Prints entries/s for the load, gets/s and scanned entries/s, and a summary
+    /// of the engine's counters and levels. Safe to rerun on the same directory: the same
+    /// keys get the same values again.
+    Demo(DemoArgs),
+
+    /// Benchmark suites; each prints a human table or, with --json, one JSON object a line.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KvArgs {
+    /// Keyspace to use. Writes create it if missing; reading a missing keyspace is an error.
+    /// Default: `default` (for `kv stats`: all keyspaces).
+    #[arg(long, short = 'k', global = true, value_name = "NAME")]
+    pub keyspace: Option<String>,
+
+    #[command(subcommand)]
+    pub command: KvCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KvCommand {
+    /// Store VALUE under KEY (both UTF-8 text).
+    Put {
+        /// The key, as UTF-8 text.
+        key: String,
+        /// The value, as UTF-8 text.
+        value: String,
+    },
+
+    /// Print the value of KEY followed by a newline, byte for byte (no escaping).
+    ///
+    /// Exits with status 1 and a message on stderr if the key does not exist.
+    Get {
+        /// The key, as UTF-8 text.
+        key: String,
+    },
+
+    /// Delete KEY. Deleting a key that does not exist is not an error.
+    Del {
+        /// The key, as UTF-8 text.
+        key: String,
+    },
+
+    /// Print entries in key order, one `key<TAB>value` a line.
+    ///
+    /// Keys and values are printed escaped so every entry stays on one line whatever bytes it
+    /// holds: valid UTF-8 text as is, backslash as `\\`, tab, newline and carriage return as
+    /// `\t`, `\n`, `\r`, and other control characters and bytes that are not valid UTF-8 as
+    /// `\xNN`. `kv load --escaped` reads this format back.
+    ///
+    /// Bounds combine: with --prefix and --from/--to, only keys inside all of them are listed.
+    Scan {
+        /// Only keys starting with P.
+        #[arg(long, value_name = "P")]
+        prefix: Option<String>,
+        /// Only keys >= K (inclusive).
+        #[arg(long, value_name = "K")]
+        from: Option<String>,
+        /// Only keys < K (exclusive).
+        #[arg(long, value_name = "K")]
+        to: Option<String>,
+        /// Print at most N entries.
+        #[arg(long, short = 'n', value_name = "N")]
+        limit: Option<u64>,
+        /// Descending key order (with --limit: the last N keys).
+        #[arg(long, short = 'r')]
+        reverse: bool,
+    },
+
+    /// Load `key<TAB>value` lines from FILE (or `-` for standard input).
+    ///
+    /// Each line is split at its first TAB (the value may contain more TABs); a trailing
+    /// `\r\n` or `\n` ends the line and is not stored. Lines are written in atomic batches of
+    /// about 4 MiB. Every line of a batch is checked before the batch is written, so a line
+    /// without a TAB stops the load with an error naming FILE:LINE and nothing of its batch
+    /// is stored (earlier batches are, and the message says how many entries). A progress bar
+    /// is shown on stderr when it is a terminal. Prints entries, seconds and entries/s.
+    Load {
+        /// File of `key<TAB>value` lines, or `-` for standard input.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+        /// Interpret the escapes that `kv scan` prints (`\\`, `\t`, `\n`, `\r`, `\xNN`), so
+        /// `kv scan > dump.tsv` then `kv load --escaped dump.tsv` copies binary data exactly.
+        #[arg(long)]
+        escaped: bool,
+    },
+
+    /// Show engine statistics: counters, per-keyspace memtables and levels, block cache.
+    ///
+    /// The database is opened read-only, so this works while another process writes. The
+    /// engine keeps counters in memory only, so they describe this process's work (opening
+    /// and recovery); levels, files and bytes describe the directory.
+    Stats {
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of entries to load.
+    #[arg(long, short = 'n', default_value_t = 1_000_000, value_name = "N")]
+    pub entries: u64,
+
+    /// Entries per write batch (each batch is one atomic, synced write).
+    #[arg(long, default_value_t = 25_000, value_name = "N")]
+    pub batch: u64,
+
+    /// Number of random point gets to verify (at most N).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub gets: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub suite: BenchSuite,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchSuite {
+    /// db_bench-style storage engine workloads.
+    ///
+    /// Runs the workloads in order on one database, like LevelDB's `db_bench --benchmarks`.
+    /// Keys are the operation index as 16 zero-padded digits; values are 100 bytes by default
+    /// and half compressible (db_bench's generator with compression ratio 0.5).
+    ///
+    ///   fillseq     fresh database; keys in order, one per batch, buffered (no fsync)
+    ///   fillrandom  fresh database; every key once in random order, one per batch, buffered
+    ///   fillbatch   fresh database; keys in order, 1,000 per batch, buffered
+    ///   fillsync    fresh database; keys in order, one per batch, fdatasync per write;
+    ///               runs NUM/100 operations unless given its own count (see --workload)
+    ///   overwrite   last filled database; random existing keys, one per batch, buffered
+    ///   readrandom  last filled database; point gets of random existing keys (all must be found)
+    ///   readseq     last filled database; one full forward scan (every key checked)
+    ///
+    /// Reads and overwrite with no filled database yet fill NUM keys first, untimed.
+    /// Latencies come from a nanosecond HdrHistogram and are reported in microseconds; an
+    /// operation's latency is the time since the same thread's previous operation ended.
+    #[command(verbatim_doc_comment)]
+    Engine(EngineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Comma-separated workloads, run in order (fillseq, fillrandom, fillbatch, fillsync,
+    /// overwrite, readrandom, readseq). `NAME:N` gives one workload its own operation count,
+    /// e.g. `fillseq,fillsync:20000`.
+    #[arg(
+        long,
+        visible_alias = "benchmarks",
+        value_name = "LIST",
+        default_value = amdb_bench::engine::DEFAULT_WORKLOADS
+    )]
+    pub workload: String,
+
+    /// Total operations per workload, split evenly over --threads (not per thread, unlike
+    /// db_bench). Default 1000000. fillsync runs NUM/100 (db_bench uses NUM/1000; /100 gives a
+    /// meaningful sample) unless its count is given explicitly: `fillsync:N` in --workload,
+    /// or --num when fillsync is the only workload.
+    #[arg(long, value_name = "N")]
+    pub num: Option<u64>,
+
+    /// Threads issuing operations concurrently (writes share group commit).
+    #[arg(long, default_value_t = 1, value_name = "T")]
+    pub threads: usize,
+
+    /// Value size in bytes.
+    #[arg(long, default_value_t = 100, value_name = "B")]
+    pub value_size: usize,
+
+    /// Print one JSON object per workload, one a line, instead of the table. Fields: suite,
+    /// case, system, ops, seconds, ops_per_s, micros_per_op, p50_us, p95_us, p99_us,
+    /// p999_us, max_us, bytes, mb_per_s, rss_bytes (peak), threads, key_size, value_size,
+    /// batch_entries, durability, db_keys, and engine counters during the workload:
+    /// stall_micros, flushes, compactions, wal_syncs; cpu_seconds (CPU time of the
+    /// benchmark threads, to tell a busy machine from a slow engine).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Directory for the databases (one sub-directory per fill, kept afterwards). Default: a
+    /// fresh directory under the system temp dir ($TMPDIR), removed afterwards.
+    #[arg(long, value_name = "D")]
+    pub dir: Option<PathBuf>,
+
+    /// Seed for random key orders.
+    #[arg(long, default_value_t = 301, value_name = "S")]
+    pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_durability() {
+        assert_eq!(parse_durability("sync"), Ok(Durability::Sync));
+        assert_eq!(parse_durability("buffered"), Ok(Durability::Buffered));
+        assert_eq!(
+            parse_durability("periodic:250"),
+            Ok(Durability::Periodic(Duration::from_millis(250)))
+        );
+        assert!(parse_durability("periodic:0").is_err());
+        assert!(parse_durability("fast").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! `amdb`: the command-line tool. Thin by design: it parses arguments, calls the library
+//! crates and prints. Errors are one line on stderr, `amdb: error: ...`, and a non-zero exit.
+
+mod bench;
+mod cli;
+mod demo;
+mod escape;
+mod kv;
+mod output;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use amdb_engine::{Db, Durability, Options};
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit codes: 0 success, 1 "not found" (`kv get` of a missing key), 2 usage, I/O, corruption
+/// and every other error (clap also uses 2 for usage errors).
+pub const EXIT_NOT_FOUND: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// A failure to report: one line, and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_ERROR,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_NOT_FOUND,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<amdb_engine::Error> for CliError {
+    fn from(e: amdb_engine::Error) -> Self {
+        CliError::new(e.to_string())
+    }
+}
+
+impl From<amdb_bench::BenchError> for CliError {
+    fn from(e: amdb_bench::BenchError) -> Self {
+        CliError::new(e.to_string())
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// Opens the database for writing (creating it if missing) with the chosen durability.
+pub fn open_writable(dir: &Path, durability: Durability) -> CliResult<Db> {
+    Ok(Db::open(
+        dir,
+        Options {
+            create_if_missing: true,
+            durability,
+            ..Options::default()
+        },
+    )?)
+}
+
+/// Opens the database read-only: works while another process writes, and never creates one.
+pub fn open_read_only(dir: &Path) -> CliResult<Db> {
+    Ok(Db::open_read_only(dir)?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Kv(args) => kv::run(&cli.global, args),
+        Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`amdb kv scan | head`) is not an error worth a message.
+        Err(e) if e.message == output::BROKEN_PIPE => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("amdb: error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

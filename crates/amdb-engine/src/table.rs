@@ -1,6 +1,8 @@
-//! Opens an SSTable and serves point lookups and iteration. The index and filter stay in
-//! memory for the table's lifetime; data blocks go through the shared block cache.
+//! Opens an SSTable and serves point lookups and iteration. The index (parsed into flat
+//! arrays at open) and the filter stay in memory for the table's lifetime; data blocks go
+//! through the shared block cache.
 
+use std::cmp::Ordering;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,12 +17,82 @@ use crate::memtable::Lookup;
 use crate::stats::Counters;
 use crate::table_format::{read_block, BlockHandle, Footer, TableProperties, FOOTER_LEN};
 
+/// The index block decoded once: the last internal key of each data block (with the global
+/// sequence applied for ingested tables) and the block's handle. Lookups binary-search it
+/// without decoding anything.
+struct Index {
+    keys: Vec<u8>,
+    /// `keys[ends[i-1]..ends[i]]` is entry i's key.
+    ends: Vec<usize>,
+    handles: Vec<BlockHandle>,
+}
+
+impl Index {
+    fn parse(block: Block, origin: BlockOrigin, global_seq: Option<u64>) -> Result<Index> {
+        let mut it = BlockIter::new(Arc::new(block), origin.clone(), global_seq);
+        let mut index = Index {
+            keys: Vec::new(),
+            ends: Vec::new(),
+            handles: Vec::new(),
+        };
+        it.seek_to_first();
+        while it.valid() {
+            let handle = BlockHandle::decode_varint(it.value()).ok_or_else(|| {
+                Error::corruption(
+                    origin.path.as_ref().clone(),
+                    origin.offset,
+                    "bad block handle in index",
+                )
+            })?;
+            if let Some(prev) = index.len().checked_sub(1) {
+                if key::compare(index.key(prev), it.key()) != Ordering::Less {
+                    return Err(Error::corruption(
+                        origin.path.as_ref().clone(),
+                        origin.offset,
+                        "index keys out of order",
+                    ));
+                }
+            }
+            index.keys.extend_from_slice(it.key());
+            index.ends.push(index.keys.len());
+            index.handles.push(handle);
+            it.next();
+        }
+        it.status()?;
+        Ok(index)
+    }
+
+    fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.keys[start..self.ends[i]]
+    }
+
+    /// The first block whose last key is >= `target`: the only block that can hold the first
+    /// entry >= `target`. `len()` if there is none.
+    fn find(&self, target: &[u8]) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if key::compare(self.key(mid), target) == Ordering::Less {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
 pub struct Table {
     file: File,
     path: Arc<PathBuf>,
     number: u64,
     file_size: u64,
-    index: Arc<Block>,
+    index: Index,
     filter: Option<BloomFilter>,
     global_seq: Option<u64>,
     cache: Arc<BlockCache>,
@@ -80,13 +152,26 @@ impl Table {
             .map_err(|e| Error::io("read", &path, e))?;
         let footer = Footer::decode(&fb).map_err(|r| Error::corruption(&path, footer_at, r))?;
 
+        let path = Arc::new(path);
         let index_raw = read_block(&file, &path, footer.index, actual)?;
-        let index =
-            Block::new(index_raw).map_err(|r| Error::corruption(&path, footer.index.offset, r))?;
+        let index_block = Block::new(index_raw)
+            .map_err(|r| Error::corruption(path.as_ref(), footer.index.offset, r))?;
+        let index = Index::parse(
+            index_block,
+            BlockOrigin {
+                path: path.clone(),
+                offset: footer.index.offset,
+            },
+            global_seq,
+        )?;
         let filter = if footer.filter.size > 0 {
             let raw = read_block(&file, &path, footer.filter, actual)?;
             Some(BloomFilter::new(raw).ok_or_else(|| {
-                Error::corruption(&path, footer.filter.offset, "malformed bloom filter")
+                Error::corruption(
+                    path.as_ref(),
+                    footer.filter.offset,
+                    "malformed bloom filter",
+                )
             })?)
         } else {
             None
@@ -94,14 +179,18 @@ impl Table {
         // Properties are validated at open so a damaged table fails early, not mid-query.
         let props_raw = read_block(&file, &path, footer.props, actual)?;
         TableProperties::decode(&props_raw).ok_or_else(|| {
-            Error::corruption(&path, footer.props.offset, "malformed properties block")
+            Error::corruption(
+                path.as_ref(),
+                footer.props.offset,
+                "malformed properties block",
+            )
         })?;
         Ok(Table {
             file,
-            path: Arc::new(path),
+            path,
             number,
             file_size: actual,
-            index: Arc::new(index),
+            index,
             filter,
             global_seq,
             cache,
@@ -114,14 +203,6 @@ impl Table {
             path: self.path.clone(),
             offset,
         }
-    }
-
-    fn index_iter(&self) -> BlockIter {
-        BlockIter::new(
-            self.index.clone(),
-            self.origin(self.file_size - FOOTER_LEN as u64),
-            self.global_seq,
-        )
     }
 
     fn data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
@@ -159,13 +240,11 @@ impl Table {
         if !self.may_contain(hash) {
             return Ok(None);
         }
-        let mut idx = self.index_iter();
-        idx.seek(lookup);
-        if !idx.valid() {
-            idx.status()?;
+        let i = self.index.find(lookup);
+        if i == self.index.len() {
             return Ok(None);
         }
-        let handle = self.decode_handle(idx.value())?;
+        let handle = self.index.handles[i];
         let block = self.data_block(handle)?;
         let mut it = BlockIter::new(block, self.origin(handle.offset), self.global_seq);
         it.seek(lookup);
@@ -178,60 +257,42 @@ impl Table {
         }
         Ok(Some(match key::kind(it.key()) {
             Some(ValueKind::Put) => Lookup::Value(it.value().to_vec()),
-            Some(ValueKind::Delete) => Lookup::Deleted,
-            None => {
-                return Err(Error::corruption(
-                    self.path.as_ref(),
-                    handle.offset,
-                    "entry with unknown value kind",
-                ))
-            }
+            _ => Lookup::Deleted,
         }))
-    }
-
-    fn decode_handle(&self, v: &[u8]) -> Result<BlockHandle> {
-        BlockHandle::decode_varint(v).ok_or_else(|| {
-            Error::corruption(
-                self.path.as_ref(),
-                self.file_size - FOOTER_LEN as u64,
-                "bad block handle in index",
-            )
-        })
     }
 
     pub fn iter(self: &Arc<Self>) -> TableIter {
         TableIter {
-            index: self.index_iter(),
+            pos: self.index.len(),
             data: None,
-            data_offset: u64::MAX,
             table: self.clone(),
             err: None,
         }
     }
 }
 
-/// Two-level iterator: the index picks a data block, the block iterator walks it.
+/// Two-level iterator: a position in the index picks a data block, a block iterator walks it.
 pub struct TableIter {
     table: Arc<Table>,
-    index: BlockIter,
+    /// Index position of `data`; `index.len()` when there is none.
+    pos: usize,
     data: Option<BlockIter>,
-    data_offset: u64,
     err: Option<Error>,
 }
 
 impl TableIter {
-    fn load_data_block(&mut self) {
-        if !self.index.valid() {
+    /// Loads the data block at index position `pos` (or clears it past either end).
+    fn load(&mut self, pos: usize) {
+        let n = self.table.index.len();
+        if pos >= n {
+            self.pos = n;
             self.data = None;
             return;
         }
-        let handle = match self.table.decode_handle(self.index.value()) {
-            Ok(h) => h,
-            Err(e) => return self.fail(e),
-        };
-        if self.data.is_some() && self.data_offset == handle.offset {
+        if self.pos == pos && self.data.is_some() {
             return;
         }
+        let handle = self.table.index.handles[pos];
         match self.table.data_block(handle) {
             Ok(block) => {
                 self.data = Some(BlockIter::new(
@@ -239,7 +300,7 @@ impl TableIter {
                     self.table.origin(handle.offset),
                     self.table.global_seq,
                 ));
-                self.data_offset = handle.offset;
+                self.pos = pos;
             }
             Err(e) => self.fail(e),
         }
@@ -250,30 +311,30 @@ impl TableIter {
             self.err = Some(e);
         }
         self.data = None;
+        self.pos = self.table.index.len();
     }
 
     fn data_valid(&self) -> bool {
         self.data.as_ref().is_some_and(|d| d.valid())
     }
 
-    fn check_data_error(&mut self) -> bool {
-        if let Some(d) = &self.data {
-            if let Err(e) = d.status() {
-                self.fail(e);
-                return true;
-            }
+    /// True (and recorded) if the current block failed to decode.
+    fn data_failed(&mut self) -> bool {
+        if let Some(Err(e)) = self.data.as_ref().map(|d| d.status()) {
+            self.fail(e);
+            return true;
         }
         false
     }
 
     fn skip_empty_forward(&mut self) {
         while !self.data_valid() {
-            if self.err.is_some() || self.check_data_error() || !self.index.valid() {
+            if self.err.is_some() || self.data_failed() || self.data.is_none() {
                 self.data = None;
                 return;
             }
-            self.index.next();
-            self.load_data_block();
+            let next = self.pos + 1;
+            self.load(next);
             if let Some(d) = &mut self.data {
                 d.seek_to_first();
             }
@@ -282,12 +343,13 @@ impl TableIter {
 
     fn skip_empty_backward(&mut self) {
         while !self.data_valid() {
-            if self.err.is_some() || self.check_data_error() || !self.index.valid() {
+            if self.err.is_some() || self.data_failed() || self.data.is_none() || self.pos == 0 {
                 self.data = None;
+                self.pos = self.table.index.len();
                 return;
             }
-            self.index.prev();
-            self.load_data_block();
+            let prev = self.pos - 1;
+            self.load(prev);
             if let Some(d) = &mut self.data {
                 d.seek_to_last();
             }
@@ -302,8 +364,7 @@ impl InternalIterator for TableIter {
 
     fn seek_to_first(&mut self) {
         self.err = None;
-        self.index.seek_to_first();
-        self.load_data_block();
+        self.load(0);
         if let Some(d) = &mut self.data {
             d.seek_to_first();
         }
@@ -312,8 +373,8 @@ impl InternalIterator for TableIter {
 
     fn seek_to_last(&mut self) {
         self.err = None;
-        self.index.seek_to_last();
-        self.load_data_block();
+        let n = self.table.index.len();
+        self.load(n.saturating_sub(1));
         if let Some(d) = &mut self.data {
             d.seek_to_last();
         }
@@ -322,8 +383,8 @@ impl InternalIterator for TableIter {
 
     fn seek(&mut self, target: &[u8]) {
         self.err = None;
-        self.index.seek(target);
-        self.load_data_block();
+        let pos = self.table.index.find(target);
+        self.load(pos);
         if let Some(d) = &mut self.data {
             d.seek(target);
         }
@@ -356,7 +417,6 @@ impl InternalIterator for TableIter {
         if let Some(e) = &self.err {
             return Err(e.duplicate());
         }
-        self.index.status()?;
         if let Some(d) = &self.data {
             d.status()?;
         }

@@ -63,6 +63,7 @@ mod version_edit;
 mod version_set;
 mod write;
 mod write_queue;
+mod writeback;
 
 pub use batch::WriteBatch;
 pub use db::Db;

@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::log_format::{self, RECORD_HEADER_LEN};
+use crate::writeback::Writeback;
 
 pub struct LogWriter {
     file: Arc<File>,
     path: PathBuf,
     buf: Vec<u8>,
     len: u64,
+    writeback: Writeback,
 }
 
 impl LogWriter {
@@ -30,6 +32,7 @@ impl LogWriter {
             path: path.to_path_buf(),
             buf: Vec::with_capacity(64 * 1024),
             len: 0,
+            writeback: Writeback::default(),
         };
         w.write_raw(&log_format::file_header(magic))?;
         Ok(w)
@@ -63,6 +66,7 @@ impl LogWriter {
             .write_all(bytes)
             .map_err(|e| Error::io("write", &self.path, e))?;
         self.len += bytes.len() as u64;
+        self.writeback.advance(&self.file, self.len);
         Ok(())
     }
 

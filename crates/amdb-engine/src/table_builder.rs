@@ -15,6 +15,7 @@ use crate::key::{self, ValueKind};
 use crate::table_format::{
     block_trailer, compress_block, BlockHandle, Compression, Footer, TableProperties,
 };
+use crate::writeback::Writeback;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TableBuildOptions {
@@ -47,6 +48,7 @@ pub struct TableBuilder {
     smallest: Vec<u8>,
     scratch: Vec<u8>,
     handle_buf: Vec<u8>,
+    writeback: Writeback,
 }
 
 impl TableBuilder {
@@ -72,6 +74,7 @@ impl TableBuilder {
             smallest: Vec::new(),
             scratch: Vec::new(),
             handle_buf: Vec::new(),
+            writeback: Writeback::new(0),
         })
     }
 
@@ -148,6 +151,8 @@ impl TableBuilder {
         self.scratch = scratch;
         r.map_err(|e| Error::io("write", &self.path, e))?;
         self.offset += handle.size + trailer.len() as u64;
+        let on_disk = self.offset - self.out.buffer().len() as u64;
+        self.writeback.advance(self.out.get_ref(), on_disk);
         Ok(handle)
     }
 

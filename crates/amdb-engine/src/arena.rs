@@ -2,19 +2,22 @@
 //! which is what lets skiplist readers follow raw pointers without reference counting: the
 //! arena lives exactly as long as the memtable that readers hold an `Arc` to.
 
+use std::ptr::NonNull;
+
 const CHUNK_BYTES: usize = 1 << 20;
 
 pub struct Arena {
-    /// Chunks are `u64` slices so every allocation can be 8-byte aligned; a `Box` never moves
-    /// its contents, so pointers stay valid while `chunks` grows.
-    chunks: Vec<Box<[u64]>>,
+    /// Chunks as raw `u64` slices (8-byte aligned), owned by the arena and freed on drop.
+    /// They are kept raw (from `Box::into_raw`) rather than as `Box`es, so that growing this
+    /// vector never asserts unique ownership over memory that readers point into.
+    chunks: Vec<NonNull<[u64]>>,
     ptr: *mut u8,
     remaining: usize,
     allocated: usize,
 }
 
 // SAFETY: the arena is only mutated through `&mut self` (the memtable keeps it behind a mutex);
-// the raw pointer refers into chunks the arena owns.
+// the raw pointers refer to chunks the arena owns.
 unsafe impl Send for Arena {}
 
 impl Default for Arena {
@@ -53,17 +56,26 @@ impl Arena {
 
     fn new_chunk(&mut self, bytes: usize) -> *mut u8 {
         let words = bytes.div_ceil(8);
-        let mut chunk = vec![0u64; words].into_boxed_slice();
-        let p = chunk.as_mut_ptr() as *mut u8;
+        let chunk = NonNull::from(Box::leak(vec![0u64; words].into_boxed_slice()));
         self.chunks.push(chunk);
         self.allocated += words * 8;
-        p
+        chunk.as_ptr() as *mut u8
     }
 
     /// Bytes handed out (with alignment padding), which is what memtable size limits count.
     /// The unused tail of the current chunk is not counted: a fresh arena is almost empty.
     pub fn memory_usage(&self) -> usize {
-        self.allocated - self.remaining + self.chunks.capacity() * std::mem::size_of::<Box<[u64]>>()
+        self.allocated - self.remaining
+            + self.chunks.capacity() * std::mem::size_of::<NonNull<[u64]>>()
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        for chunk in self.chunks.drain(..) {
+            // SAFETY: every chunk came from `Box::leak` in `new_chunk` and is freed once.
+            drop(unsafe { Box::from_raw(chunk.as_ptr()) });
+        }
     }
 }
 

@@ -148,7 +148,8 @@ impl<'a> BatchPayload<'a> {
     /// Decodes every entry; `Err(offset)` names the byte (within the payload) where decoding
     /// failed, or the end if the count disagrees with the entries.
     pub fn entries(&self) -> Result<Vec<BatchEntry<'a>>, usize> {
-        let mut out = Vec::with_capacity(self.count as usize);
+        // An entry takes at least 3 bytes; never trust the count for an allocation.
+        let mut out = Vec::with_capacity((self.count as usize).min(self.entries.len() / 3));
         let mut d = Decoder::new(self.entries);
         while !d.is_empty() {
             let at = d.position() + HEADER_LEN;

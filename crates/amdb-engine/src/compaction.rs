@@ -224,7 +224,7 @@ pub(crate) fn run_compaction(db: &DbInner, c: &Compaction) -> Result<()> {
             ..Default::default()
         };
         let mut st = db.state.lock();
-        st.versions.log_and_apply(edit, None)?;
+        db.log_edit(&mut st, edit, None)?;
         db.install_version(&st, &c.ks, None);
         db.counters.add(&db.counters.compactions, 1);
         db.counters.add(&db.counters.trivial_moves, 1);
@@ -274,15 +274,8 @@ pub(crate) fn run_compaction(db: &DbInner, c: &Compaction) -> Result<()> {
             .map(|(n, t)| (ks, c.output_level, file_meta(*n, t))),
     );
     let mut st = db.state.lock();
-    if let Err(e) = st
-        .versions
-        .log_and_apply(edit, Some((ks, c.smallest_snapshot)))
-    {
-        for (n, _) in &outputs {
-            let _ = std::fs::remove_file(filenames::table_path(&db.dir, *n));
-        }
-        return Err(e);
-    }
+    // On failure the outputs stay: the edit naming them may be durable (see flush).
+    db.log_edit(&mut st, edit, Some((ks, c.smallest_snapshot)))?;
     db.install_version(&st, &c.ks, None);
     let k = &db.counters;
     k.add(&k.compactions, 1);

@@ -20,7 +20,7 @@ use crate::key::{self, SequenceNumber};
 use crate::keyspace::{self, Keyspace, KeyspaceState, SuperVersion};
 use crate::memtable::{Lookup, MemTable};
 use crate::merging_iter::MergingIter;
-use crate::options::{Durability, KeyspaceOptions, Options, ReadOptions, WriteOptions};
+use crate::options::{KeyspaceOptions, Options, ReadOptions, WriteOptions};
 use crate::snapshot::Snapshot;
 use crate::stats::{KeyspaceStats, LevelStats, Stats};
 use crate::version::LevelsVersion;
@@ -181,7 +181,7 @@ impl Db {
             }],
             ..Default::default()
         };
-        st.versions.log_and_apply(edit, None)?;
+        self.inner.log_edit(&mut st, edit, None)?;
         let state = Arc::new(KeyspaceState::new(
             id,
             name.to_string(),
@@ -524,21 +524,16 @@ impl Db {
     }
 }
 
-/// fdatasyncs the WAL in the background for writes with `Periodic` durability.
 fn wal_sync_loop(db: Arc<DbInner>) {
-    let interval = match db.opts.durability {
-        Durability::Periodic(d) => d,
-        _ => Duration::from_millis(100),
-    };
-    let step = interval.min(Duration::from_millis(10));
     loop {
-        let mut waited = Duration::ZERO;
-        while waited < interval {
+        // Re-read each round: a write may ask for a shorter interval at any time.
+        let interval = Duration::from_millis(db.periodic_sync_ms.load(Ordering::Relaxed));
+        let start = std::time::Instant::now();
+        while start.elapsed() < interval {
             if db.shutting_down.load(Ordering::Acquire) {
                 return;
             }
-            std::thread::sleep(step);
-            waited += step;
+            std::thread::sleep(interval.min(Duration::from_millis(5)));
         }
         if db.wal_dirty.swap(false, Ordering::AcqRel) {
             let file = db.wal_file.lock().clone();

@@ -28,6 +28,7 @@ use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::snapshot::SnapshotList;
 use crate::stats::Counters;
+use crate::version_edit::VersionEdit;
 use crate::version_set::VersionSet;
 use crate::write_queue::WriteQueue;
 
@@ -115,6 +116,9 @@ pub(crate) struct DbInner {
     /// The current WAL file, for the periodic syncer; set when `wal_dirty`.
     pub wal_file: Mutex<Option<Arc<File>>>,
     pub wal_dirty: AtomicBool,
+    /// How often the background syncer fdatasyncs a dirty WAL: the database's `Periodic`
+    /// interval (100 ms otherwise), lowered by any write asking for a shorter one.
+    pub periodic_sync_ms: AtomicU64,
     /// The WAL file number being written; changes only under `commit` and `state`.
     pub current_wal: AtomicU64,
     pub _lock: Option<DirLock>,
@@ -152,6 +156,10 @@ impl DbInner {
             has_bg_error: AtomicBool::new(false),
             wal_file: Mutex::new(wal_file),
             wal_dirty: AtomicBool::new(false),
+            periodic_sync_ms: AtomicU64::new(match opts.durability {
+                crate::options::Durability::Periodic(d) => (d.as_millis() as u64).max(1),
+                _ => 100,
+            }),
             _lock: lock,
             opts,
         }
@@ -331,6 +339,26 @@ impl DbInner {
             st.sealed_wals.remove(&n);
             let _ = std::fs::remove_file(filenames::wal_path(&self.dir, n));
         }
+    }
+
+    /// Logs and applies a MANIFEST edit; any failure stops writes (`set_bg_error`), since
+    /// the MANIFEST may now end in a partial record. Caller holds `state`.
+    pub fn log_edit(
+        &self,
+        st: &mut DbState,
+        edit: VersionEdit,
+        horizon: Option<(u32, SequenceNumber)>,
+    ) -> Result<Vec<u32>> {
+        let result = st.versions.log_and_apply(edit, horizon);
+        match &result {
+            Err(e) => self.set_bg_error_locked(e.duplicate()),
+            Ok(_) => {
+                if let Some(reason) = st.versions.poisoned_reason() {
+                    self.set_bg_error_locked(Error::Background(reason.to_string()));
+                }
+            }
+        }
+        result
     }
 
     pub fn wait_bg(&self, st: &mut MutexGuard<'_, DbState>) {

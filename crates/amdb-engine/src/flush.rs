@@ -144,10 +144,9 @@ fn run_flush(db: &DbInner, job: &FlushJob) -> Result<()> {
         new_files: vec![(job.ks.id, level, file_meta(job.number, &built))],
         ..Default::default()
     };
-    if let Err(e) = st.versions.log_and_apply(edit, None) {
-        let _ = std::fs::remove_file(filenames::table_path(&db.dir, job.number));
-        return Err(e);
-    }
+    // On failure the table stays: the edit naming it may be durable. If it is not, the next
+    // open deletes it as an orphan.
+    db.log_edit(&mut st, edit, None)?;
     db.install_version(&st, &job.ks, Some(&job.imm));
     db.delete_obsolete_wals(&mut st, min_wal);
     db.counters.add(&db.counters.flushes, 1);

@@ -47,12 +47,15 @@ impl DbInner {
         }
         match self.install_ingest(&state, &tables) {
             Ok(report) => Ok(report),
-            Err(e) => {
+            Err(InstallError::NotLogged(e)) => {
                 for (n, _, _) in &tables {
                     let _ = std::fs::remove_file(filenames::table_path(&self.dir, *n));
                 }
                 Err(e)
             }
+            // The edit naming the tables may be durable: keep them (the next open deletes
+            // them if no MANIFEST lists them).
+            Err(InstallError::MaybeLogged(e)) => Err(e),
         }
     }
 
@@ -141,12 +144,12 @@ impl DbInner {
         &self,
         ks: &Arc<KeyspaceState>,
         tables: &[(u64, BuiltTable, Vec<u8>)],
-    ) -> Result<IngestReport> {
+    ) -> std::result::Result<IngestReport, InstallError> {
         let lo = tables[0].2.clone();
         let hi = key::user_key(&tables.last().expect("non-empty").1.largest).to_vec();
         loop {
             let mut commit = self.commit.lock();
-            self.check_writable()?;
+            self.check_writable().map_err(InstallError::NotLogged)?;
             let sv = ks.sv.load_full();
             let pending: Vec<_> = std::iter::once(&sv.mem)
                 .chain(sv.imms.iter())
@@ -162,11 +165,12 @@ impl DbInner {
                         self.wait_bg(&mut st);
                         continue;
                     }
-                    self.seal_memtable(&mut commit, &mut st, ks)?;
+                    self.seal_memtable(&mut commit, &mut st, ks)
+                        .map_err(InstallError::NotLogged)?;
                 }
                 drop(commit);
                 loop {
-                    self.check_writable()?;
+                    self.check_writable().map_err(InstallError::NotLogged)?;
                     let now = ks.sv.load();
                     if !now
                         .imms
@@ -208,11 +212,13 @@ impl DbInner {
                     },
                 ));
             }
-            st.versions.log_and_apply(edit, None)?;
+            self.log_edit(&mut st, edit, None)
+                .map_err(InstallError::MaybeLogged)?;
+            // Tables first, then the sequence: a snapshot at `seq` must already find them.
+            self.install_version(&st, ks, None);
             commit.last_seq = seq;
             self.visible_seq
                 .store(seq, std::sync::atomic::Ordering::Release);
-            self.install_version(&st, ks, None);
             let entries: u64 = tables.iter().map(|t| t.1.props.entries).sum();
             self.counters.add(&self.counters.ingests, 1);
             self.counters.add(&self.counters.ingest_entries, entries);
@@ -226,6 +232,12 @@ impl DbInner {
             });
         }
     }
+}
+
+/// Why installing ingested tables failed, and whether a MANIFEST edit naming them may exist.
+enum InstallError {
+    NotLogged(Error),
+    MaybeLogged(Error),
 }
 
 /// The deepest level such that no level from 0 down to it overlaps `[lo, hi]` (or is being

@@ -1,10 +1,18 @@
 //! Reads framed records back, telling a torn tail (the last write of a crashed process,
-//! never acknowledged as synced) from corruption (damage followed by intact records).
+//! never acknowledged as synced) from corruption (damage with intact records after it).
 //!
-//! Rule: when a record is incomplete or fails its CRC at offset `o`, the reader searches the
-//! bytes after `o` for any intact record. If there is none, the damage is a torn tail and
-//! reading ends at `o`. If there is one, the log is corrupt at `o`, which is an error: acked
-//! writes may sit after the damage and must not be silently dropped.
+//! At a record that does not check out, at offset `o`:
+//! - fewer than 12 bytes left, or only zero bytes left: a torn tail;
+//! - intact header, record running past the end of the file: a torn tail (the write was
+//!   cut short; nothing can follow it);
+//! - intact header, complete record, bad payload CRC: a torn tail if no intact record starts
+//!   after the record's end, else corruption (acknowledged writes may follow the damage);
+//! - damaged header: a torn tail if no intact record starts anywhere after `o`, else
+//!   corruption.
+//!
+//! An intact record is one whose header CRC and payload CRC both check. Searching only after
+//! a record with an intact header keeps bytes inside its payload (which may be user data that
+//! looks like records) from being mistaken for records.
 
 use std::fs::File;
 use std::io::Read;
@@ -12,11 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::coding::decode_fixed32;
 use crate::error::{Error, Result};
-use crate::log_format::{self, HEADER_LEN, RECORD_HEADER_LEN};
-
-/// How many payload bytes the torn-tail search may checksum before it gives up and reports
-/// corruption; bounds recovery time on a large damaged file.
-const TAIL_SEARCH_BUDGET: u64 = 1 << 30;
+use crate::log_format::{self, header_len, header_ok, payload_ok, HEADER_LEN, RECORD_HEADER_LEN};
 
 pub struct LogReader {
     data: Vec<u8>,
@@ -27,7 +31,7 @@ pub struct LogReader {
 
 impl LogReader {
     /// Reads the whole file (logs are bounded by the memtable size) and checks its header.
-    /// A file too short to hold a header is treated as a torn tail at offset 0.
+    /// A file too short to hold a header, or all zeros, is a torn tail at offset 0.
     pub fn open(path: &Path, magic: [u8; 8]) -> Result<LogReader> {
         let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
         Self::from_file(&mut file, path, magic)
@@ -47,7 +51,7 @@ impl LogReader {
             pos: HEADER_LEN,
             torn: None,
         };
-        if r.data.len() < HEADER_LEN {
+        if r.data.len() < HEADER_LEN || r.data.iter().all(|&b| b == 0) {
             r.torn = Some((
                 0,
                 format!("file header incomplete ({} bytes)", r.data.len()),
@@ -76,16 +80,47 @@ impl LogReader {
             return Ok(None);
         }
         let at = self.pos;
-        match check_record(&self.data, at) {
+        let rest = &self.data[at..];
+        let verdict = if rest.len() < RECORD_HEADER_LEN {
+            Err((
+                format!("record header incomplete ({} bytes)", rest.len()),
+                None,
+            ))
+        } else if !header_ok(rest) {
+            if rest.iter().all(|&b| b == 0) {
+                Err(("zero-filled tail".to_string(), None))
+            } else {
+                Err(("record header checksum mismatch".to_string(), Some(at + 1)))
+            }
+        } else {
+            let len = header_len(rest);
+            let avail = rest.len() - RECORD_HEADER_LEN;
+            if len > avail {
+                Err((
+                    format!("record of {len} bytes extends past end of file ({avail} bytes left)"),
+                    None,
+                ))
+            } else if len == 0
+                || !payload_ok(rest, &rest[RECORD_HEADER_LEN..RECORD_HEADER_LEN + len])
+            {
+                Err((
+                    "record payload checksum mismatch".to_string(),
+                    Some(at + RECORD_HEADER_LEN + len),
+                ))
+            } else {
+                Ok(len)
+            }
+        };
+        match verdict {
             Ok(len) => {
                 self.pos = at + RECORD_HEADER_LEN + len;
-                Ok(Some((
-                    at as u64,
-                    &self.data[at + RECORD_HEADER_LEN..at + RECORD_HEADER_LEN + len],
-                )))
+                let start = at + RECORD_HEADER_LEN;
+                Ok(Some((at as u64, &self.data[start..start + len])))
             }
-            Err(reason) => {
-                if let Some(next) = find_intact_record(&self.data, at + 1) {
+            Err((reason, search_from)) => {
+                if let Some(next) =
+                    search_from.and_then(|from| find_intact_record(&self.data, from))
+                {
                     return Err(Error::corruption(
                         &self.path,
                         at as u64,
@@ -114,50 +149,20 @@ impl LogReader {
     }
 }
 
-/// Checks the record at `at`; returns its payload length or why it is not intact.
-fn check_record(data: &[u8], at: usize) -> std::result::Result<usize, String> {
-    let rest = &data[at..];
-    if rest.len() < RECORD_HEADER_LEN {
-        return Err(format!("record header incomplete ({} bytes)", rest.len()));
-    }
-    let stored_crc = decode_fixed32(rest);
-    let len = decode_fixed32(&rest[4..]);
-    if len == 0 {
-        return Err("record length is zero".into());
-    }
-    let avail = rest.len() - RECORD_HEADER_LEN;
-    if len as usize > avail {
-        return Err(format!(
-            "record of {len} bytes extends past end of file ({avail} bytes left)"
-        ));
-    }
-    let payload = &rest[RECORD_HEADER_LEN..RECORD_HEADER_LEN + len as usize];
-    if log_format::record_crc(len, &[payload]) != stored_crc {
-        return Err("record checksum mismatch".into());
-    }
-    Ok(len as usize)
-}
-
-/// The offset of the first intact record starting at or after `from`, if any. Gives up (and
-/// reports the search start, i.e. "assume intact data follows") when over budget, so huge
-/// damage is reported as corruption rather than dropped.
+/// The offset of the first intact record starting at or after `from`, if any. A candidate
+/// costs one 8-byte CRC unless its header checks, so this is fast even over large files.
 fn find_intact_record(data: &[u8], from: usize) -> Option<usize> {
-    let mut budget = TAIL_SEARCH_BUDGET;
-    let end = data.len().saturating_sub(RECORD_HEADER_LEN);
-    for at in from..=end {
-        let len = decode_fixed32(&data[at + 4..]) as u64;
-        if len == 0 || len > (data.len() - at - RECORD_HEADER_LEN) as u64 {
-            continue;
+    let last = data.len().checked_sub(RECORD_HEADER_LEN)?;
+    (from..=last).find(|&at| {
+        let h = &data[at..];
+        if !header_ok(h) {
+            return false;
         }
-        if budget < len {
-            return Some(from);
-        }
-        budget -= len;
-        if check_record(data, at).is_ok() {
-            return Some(at);
-        }
-    }
-    None
+        let len = header_len(h);
+        len > 0
+            && len <= data.len() - at - RECORD_HEADER_LEN
+            && payload_ok(h, &h[RECORD_HEADER_LEN..RECORD_HEADER_LEN + len])
+    })
 }
 
 #[cfg(test)]
@@ -231,6 +236,72 @@ mod tests {
             Err(Error::Corruption { offset, .. }) => assert_eq!(offset, offsets[1]),
             other => panic!("expected corruption, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn records_embedded_in_a_torn_payload_do_not_make_it_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        // A value that itself contains a whole framed record (say, a WAL backed up as a value).
+        let inner = [
+            log_format::record_header(&[b"hidden"]).as_slice(),
+            b"hidden",
+        ]
+        .concat();
+        let mut payload = b"prefix".to_vec();
+        payload.extend_from_slice(&inner);
+        payload.extend_from_slice(&[9u8; 64]);
+        let (path, offsets) = write_log(dir.path(), &[b"first", &payload]);
+        let full = std::fs::read(path).unwrap();
+        let (recs, torn) = read_all(full[..full.len() - 5].to_vec()).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(torn, Some(offsets[1]));
+    }
+
+    #[test]
+    fn a_large_record_cut_short_is_torn_without_a_long_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..5_000_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let (path, offsets) = write_log(dir.path(), &[b"first", &big]);
+        let full = std::fs::read(path).unwrap();
+        let start = std::time::Instant::now();
+        let (recs, torn) = read_all(full[..full.len() - 1].to_vec()).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(torn, Some(offsets[1]));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn payload_damage_before_intact_records_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, offsets) = write_log(dir.path(), &[b"first", b"second record", b"third"]);
+        let mut data = std::fs::read(path).unwrap();
+        data[offsets[1] as usize + RECORD_HEADER_LEN + 3] ^= 0x01;
+        match read_all(data) {
+            Err(Error::Corruption { offset, reason, .. }) => {
+                assert_eq!(offset, offsets[1]);
+                assert!(reason.contains("payload checksum"), "{reason}");
+            }
+            other => panic!("expected corruption, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn payload_damage_in_the_last_record_is_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, offsets) = write_log(dir.path(), &[b"first", b"second record"]);
+        let mut data = std::fs::read(path).unwrap();
+        let n = data.len();
+        data[n - 2] ^= 0x01;
+        let (recs, torn) = read_all(data).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(torn, Some(offsets[1]));
+    }
+
+    #[test]
+    fn an_all_zero_file_is_an_empty_torn_log() {
+        let (recs, torn) = read_all(vec![0u8; 4096]).unwrap();
+        assert!(recs.is_empty());
+        assert_eq!(torn, Some(0));
     }
 
     #[test]

@@ -35,20 +35,35 @@ impl LogWriter {
             writeback: Writeback::default(),
         };
         w.write_raw(&log_format::file_header(magic))?;
+        // A header lost to a power failure would make the file unreadable rather than empty.
+        w.sync()?;
         Ok(w)
+    }
+
+    /// A writer appending to an already open file (tests use it to inject write failures).
+    #[cfg(test)]
+    pub fn from_file(file: File, path: &Path) -> LogWriter {
+        LogWriter {
+            file: Arc::new(file),
+            path: path.to_path_buf(),
+            buf: Vec::new(),
+            len: log_format::HEADER_LEN as u64,
+            writeback: Writeback::default(),
+        }
     }
 
     /// Appends one record whose payload is the concatenation of `parts`.
     pub fn add_record(&mut self, parts: &[&[u8]]) -> Result<()> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let len32 = u32::try_from(len).map_err(|_| {
-            Error::InvalidArgument(format!("record of {len} bytes does not fit the log format"))
-        })?;
+        if u32::try_from(len).is_err() {
+            return Err(Error::InvalidArgument(format!(
+                "record of {len} bytes does not fit the log format"
+            )));
+        }
         self.buf.clear();
         self.buf.reserve(RECORD_HEADER_LEN + len);
         self.buf
-            .extend_from_slice(&log_format::record_crc(len32, parts).to_le_bytes());
-        self.buf.extend_from_slice(&len32.to_le_bytes());
+            .extend_from_slice(&log_format::record_header(parts));
         for p in parts {
             self.buf.extend_from_slice(p);
         }

@@ -25,9 +25,10 @@ use crate::error::{Error, Result};
 use crate::filenames;
 use crate::flush::{file_meta, table_options, write_table};
 use crate::iterator::InternalIterator;
+use crate::key::MAX_SEQUENCE;
 use crate::keyspace::KeyspaceState;
 use crate::lock::DirLock;
-use crate::log_format::WAL_MAGIC;
+use crate::log_format::{RECORD_HEADER_LEN, WAL_MAGIC};
 use crate::log_reader::LogReader;
 use crate::log_writer::LogWriter;
 use crate::memtable::MemTable;
@@ -81,7 +82,14 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
         filenames::list_numbered(&sst_dir, "sst").map_err(|e| Error::io("list", &sst_dir, e))?;
     let on_disk_wals =
         filenames::list_numbered(&wal_dir, "log").map_err(|e| Error::io("list", &wal_dir, e))?;
-    if let Some(&max) = on_disk_tables.iter().chain(&on_disk_wals).max() {
+    // Past every file on disk, including a MANIFEST a crash left before CURRENT named it.
+    let on_disk_manifests = manifest_numbers(dir);
+    if let Some(&max) = on_disk_tables
+        .iter()
+        .chain(&on_disk_wals)
+        .chain(&on_disk_manifests)
+        .max()
+    {
         versions.next_file_number = versions.next_file_number.max(max + 1);
     }
 
@@ -92,12 +100,14 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
         .collect();
     let mut recovery = VersionEdit::default();
     let mut last_seq = versions.last_sequence;
+    let mut replayed = 0;
     let mut mems: BTreeMap<u32, Arc<MemTable>> = BTreeMap::new();
     for (i, &number) in replay_wals.iter().enumerate() {
         let path = filenames::wal_path(dir, number);
         let mut reader = LogReader::open(&path, WAL_MAGIC)?;
         let is_newest = i + 1 == replay_wals.len();
-        last_seq = last_seq.max(replay_wal(&mut reader, &versions, &mut mems, number)?);
+        replayed = replay_wal(&mut reader, &versions, &mut mems, number, replayed)?;
+        last_seq = last_seq.max(replayed);
         for (&ks, mem) in mems.iter() {
             if mem.approximate_memory_usage() >= opts.write_buffer_size {
                 flush_recovered(dir, &mut versions, &mut recovery, ks, mem)?;
@@ -248,11 +258,13 @@ fn try_open_read_only(
         .into_iter()
         .filter(|&n| n >= versions.min_wal_number)
     {
+        // Read now, before checking the MANIFEST is unchanged: whatever these bytes refer
+        // to (a keyspace, say) was then already in the MANIFEST we replayed.
         let path = filenames::wal_path(dir, n);
-        match File::open(&path) {
-            Ok(f) => wals.push((n, path, f)),
+        match std::fs::read(&path) {
+            Ok(bytes) => wals.push((n, path, bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("open", &path, e)),
+            Err(e) => return Err(Error::io("read", &path, e)),
         }
     }
     let current = std::fs::read_to_string(dir.join(filenames::CURRENT)).unwrap_or_default();
@@ -264,10 +276,12 @@ fn try_open_read_only(
     }
     let mut mems = BTreeMap::new();
     let mut last_seq = versions.last_sequence;
+    let mut replayed = 0;
     let count = wals.len();
-    for (i, (n, path, mut file)) in wals.into_iter().enumerate() {
-        let mut reader = LogReader::from_file(&mut file, &path, WAL_MAGIC)?;
-        last_seq = last_seq.max(replay_wal(&mut reader, &versions, &mut mems, n)?);
+    for (i, (n, path, bytes)) in wals.into_iter().enumerate() {
+        let mut reader = LogReader::from_bytes(bytes, &path, WAL_MAGIC)?;
+        replayed = replay_wal(&mut reader, &versions, &mut mems, n, replayed)?;
+        last_seq = last_seq.max(replayed);
         if let Some((offset, reason)) = reader.torn_tail() {
             if i + 1 != count {
                 return Err(Error::corruption(
@@ -282,14 +296,16 @@ fn try_open_read_only(
 }
 
 /// Inserts the unflushed entries of one WAL into `mems`; returns the highest sequence seen.
+/// `last` is the highest sequence replayed so far (from earlier WALs); records must continue
+/// past it, as the writer assigns sequences in order.
 fn replay_wal(
     reader: &mut LogReader,
     versions: &VersionSet,
     mems: &mut BTreeMap<u32, Arc<MemTable>>,
     wal_number: u64,
+    mut last: u64,
 ) -> Result<u64> {
     let path = reader.path().to_path_buf();
-    let mut last = 0;
     while let Some((offset, payload)) = reader.next_record()? {
         let batch = BatchPayload::parse(payload).ok_or_else(|| {
             Error::corruption(&path, offset, "WAL record too short for a batch header")
@@ -297,10 +313,21 @@ fn replay_wal(
         let entries = batch.entries().map_err(|at| {
             Error::corruption(
                 &path,
-                offset + 8 + at as u64,
+                offset + RECORD_HEADER_LEN as u64 + at as u64,
                 "malformed batch entry in WAL record",
             )
         })?;
+        let end = batch.first_seq.checked_add(batch.count as u64);
+        if batch.first_seq <= last || end.is_none_or(|e| e - 1 > MAX_SEQUENCE) {
+            return Err(Error::corruption(
+                &path,
+                offset,
+                format!(
+                    "WAL record's sequences {}..+{} do not follow {last}",
+                    batch.first_seq, batch.count
+                ),
+            ));
+        }
         let mut seq = batch.first_seq;
         for e in entries {
             let meta = versions.keyspaces.get(&e.keyspace).ok_or_else(|| {
@@ -385,18 +412,25 @@ fn verify_tables(dir: &Path, versions: &VersionSet) -> Result<()> {
     Ok(())
 }
 
+fn manifest_numbers(dir: &Path) -> Vec<u64> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(filenames::parse_manifest_name)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn remove_stale_manifests(dir: &Path, live: u64) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if let Some(n) = e
-                .file_name()
-                .to_str()
-                .and_then(filenames::parse_manifest_name)
-            {
-                if n != live {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
+    for n in manifest_numbers(dir) {
+        if n != live {
+            let _ = std::fs::remove_file(dir.join(filenames::manifest_name(n)));
         }
     }
 }
@@ -458,4 +492,76 @@ fn write_options_file(dir: &Path, opts: &Options) -> Result<()> {
     f.write_all(text.as_bytes())
         .map_err(|e| Error::io("write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{encode_header, WriteBatch};
+    use crate::Db;
+    use std::path::PathBuf;
+
+    /// Appends a WAL file holding one crafted record (valid CRCs) after a closed database's
+    /// own WALs, and returns its path.
+    fn crafted_wal(dir: &Path, first_seq: u64, count: u32, entries: &[u8]) -> PathBuf {
+        let path = filenames::wal_path(dir, 999_999);
+        let mut w = LogWriter::create(&path, WAL_MAGIC).unwrap();
+        let mut header = [0u8; crate::batch::HEADER_LEN];
+        encode_header(&mut header, first_seq, count);
+        w.add_record(&[&header, entries]).unwrap();
+        path
+    }
+
+    fn one_put() -> Vec<u8> {
+        let mut b = WriteBatch::new();
+        b.put_raw(0, b"k", b"v");
+        b.entries_bytes().to_vec()
+    }
+
+    fn closed_db() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        Db::open(dir.path(), Options::default())
+            .unwrap()
+            .close()
+            .unwrap();
+        dir
+    }
+
+    #[test]
+    fn crafted_wal_records_are_corruption_not_crashes() {
+        for (first_seq, count, entries) in [
+            (MAX_SEQUENCE, 2, one_put()), // runs past the largest sequence
+            (0, 1, one_put()),            // sequences start at 1
+            (5, u32::MAX, one_put()),     // count far beyond the entries
+        ] {
+            let dir = closed_db();
+            let wal = crafted_wal(dir.path(), first_seq, count, &entries);
+            match Db::open(dir.path(), Options::default()) {
+                Err(Error::Corruption { path, .. }) => assert_eq!(path, wal),
+                other => {
+                    panic!("seq {first_seq} count {count}: expected corruption, got {other:?}")
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_manifest_left_by_a_crash_before_current_existed_does_not_block_open() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("wal")).unwrap();
+        std::fs::write(
+            dir.path().join(filenames::manifest_name(2)),
+            b"half-written",
+        )
+        .unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        db.put(&db.default_keyspace(), "k", "v").unwrap();
+        db.close().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(
+            db.get(&db.default_keyspace(), "k").unwrap(),
+            Some(b"v".to_vec())
+        );
+        assert!(!dir.path().join(filenames::manifest_name(2)).exists());
+    }
 }

@@ -145,6 +145,15 @@ pub fn read_block(
                 .varint32()
                 .ok_or_else(|| Error::corruption(path, handle.offset, "bad uncompressed length"))?
                 as usize;
+            // LZ4 expands at most about 255:1; a larger claim is damage, not a reason to
+            // allocate gigabytes.
+            if raw_len > d.remaining().len().saturating_mul(255) + 64 {
+                return Err(Error::corruption(
+                    path,
+                    handle.offset,
+                    format!("implausible uncompressed length {raw_len}"),
+                ));
+            }
             lz4_flex::block::decompress(d.remaining(), raw_len)
                 .map_err(|e| Error::corruption(path, handle.offset, format!("lz4: {e}")))
         }

@@ -39,6 +39,10 @@ pub(crate) struct VersionSet {
     pub last_sequence: SequenceNumber,
     pub min_wal_number: u64,
     pub keyspaces: BTreeMap<u32, KeyspaceMeta>,
+    /// Set when a MANIFEST write failed: the file may end in a partial record (appending
+    /// after it would hide later edits from recovery) or CURRENT may name a different file,
+    /// so no further edit is accepted until the database is reopened.
+    poisoned: Option<String>,
 }
 
 /// Plain state rebuilt from MANIFEST edits, before tables are wrapped in `FileMeta`.
@@ -59,6 +63,20 @@ struct ReplayKeyspace {
 
 impl Replay {
     fn apply(&mut self, e: VersionEdit) -> std::result::Result<(), String> {
+        let seqs = e
+            .last_sequence
+            .iter()
+            .chain(e.flushed_seqs.iter().map(|f| &f.1))
+            .chain(e.new_files.iter().flat_map(|(_, _, f)| {
+                [&f.smallest_seq, &f.largest_seq]
+                    .into_iter()
+                    .chain(f.global_seq.iter())
+            }));
+        for &s in seqs {
+            if s > crate::key::MAX_SEQUENCE {
+                return Err(format!("sequence {s} is beyond the largest possible"));
+            }
+        }
         if let Some(v) = e.next_file_number {
             self.next_file_number = self.next_file_number.max(v);
         }
@@ -138,6 +156,7 @@ impl VersionSet {
             last_sequence: 0,
             min_wal_number: 0,
             keyspaces,
+            poisoned: None,
         }
     }
 
@@ -236,6 +255,7 @@ impl VersionSet {
                 last_sequence: replay.last_sequence,
                 min_wal_number: replay.min_wal_number,
                 keyspaces,
+                poisoned: None,
             },
             ManifestSource {
                 manifest_name: name.to_string(),
@@ -307,25 +327,44 @@ impl VersionSet {
 
     /// Persists `edit` and applies it. `horizon` raises the gc horizon of the keyspaces a
     /// compaction changed. Returns the ids of keyspaces whose version changed.
+    ///
+    /// On `Err` the edit may or may not be durable, so callers must not delete files it names
+    /// (the next open removes files no MANIFEST lists). After any failure every later edit is
+    /// refused. A failure to rotate to a new MANIFEST after the edit is durable does not fail
+    /// the edit; it only poisons later ones (see `poisoned_reason`).
     pub fn log_and_apply(
         &mut self,
         mut edit: VersionEdit,
         horizon: Option<(u32, SequenceNumber)>,
     ) -> Result<Vec<u32>> {
+        if let Some(p) = &self.poisoned {
+            return Err(Error::Background(format!(
+                "MANIFEST not writable after an earlier failure: {p}"
+            )));
+        }
         edit.next_file_number = Some(self.next_file_number);
         edit.last_sequence = Some(self.last_sequence.max(edit.last_sequence.unwrap_or(0)));
         let log = self.manifest.as_mut().ok_or(Error::ReadOnly)?;
-        log.add_record(&[&edit.encode()])?;
-        log.sync()?;
+        if let Err(e) = log.add_record(&[&edit.encode()]).and_then(|_| log.sync()) {
+            self.poisoned = Some(e.to_string());
+            return Err(e);
+        }
         let touched = self.apply(&edit, horizon);
-        if self
+        let too_big = self
             .manifest
             .as_ref()
-            .is_some_and(|m| m.len() > MANIFEST_ROTATE_BYTES)
-        {
-            self.write_snapshot()?;
+            .is_some_and(|m| m.len() > MANIFEST_ROTATE_BYTES);
+        if too_big {
+            if let Err(e) = self.write_snapshot() {
+                self.poisoned = Some(format!("rotating the MANIFEST failed: {e}"));
+            }
         }
         Ok(touched)
+    }
+
+    /// Why edits are refused, if a MANIFEST write failed.
+    pub fn poisoned_reason(&self) -> Option<&str> {
+        self.poisoned.as_deref()
     }
 
     /// Applies `edit` in memory only. Used directly by recovery, whose changes reach disk
@@ -416,4 +455,48 @@ pub(crate) fn set_current(dir: &Path, manifest_name: &str) -> Result<()> {
     }
     std::fs::rename(&tmp, &dst).map_err(|e| Error::io("rename", &tmp, e))?;
     filenames::sync_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::BlockCache;
+    use crate::stats::Counters;
+
+    #[test]
+    fn a_failed_manifest_write_refuses_every_later_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Arc::new(TableContext {
+            dir: dir.path().to_path_buf(),
+            cache: Arc::new(BlockCache::new(1 << 20)),
+            counters: Arc::new(Counters::default()),
+            delete_obsolete: false,
+        });
+        let mut vs = VersionSet::create(dir.path(), ctx, KeyspaceOptions::default());
+        vs.write_snapshot().unwrap();
+        let edit = || VersionEdit {
+            last_sequence: Some(5),
+            ..Default::default()
+        };
+        vs.log_and_apply(edit(), None).unwrap();
+        // Writes to /dev/full fail with ENOSPC, like a full disk.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        vs.manifest = Some(LogWriter::from_file(full, Path::new("/dev/full")));
+        assert!(matches!(
+            vs.log_and_apply(edit(), None),
+            Err(Error::Io { .. })
+        ));
+        assert!(vs.poisoned_reason().is_some());
+        // Even with a healthy file again, nothing more is appended after a partial record.
+        let ok = std::fs::File::create(dir.path().join("x")).unwrap();
+        vs.manifest = Some(LogWriter::from_file(ok, &dir.path().join("x")));
+        match vs.log_and_apply(edit(), None) {
+            Err(Error::Background(msg)) => assert!(msg.contains("earlier failure"), "{msg}"),
+            other => panic!("expected refusal, got {other:?}"),
+        }
+        assert_eq!(std::fs::metadata(dir.path().join("x")).unwrap().len(), 0);
+    }
 }

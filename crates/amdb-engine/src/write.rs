@@ -44,29 +44,43 @@ impl DbInner {
         }
         let durability = opts.durability.unwrap_or(self.opts.durability);
         let sync = durability == Durability::Sync;
-        let periodic = matches!(durability, Durability::Periodic(_));
+        let periodic = match durability {
+            Durability::Periodic(d) => {
+                // The background syncer honours the shortest interval any write asked for.
+                let ms = (d.as_millis() as u64).max(1);
+                self.periodic_sync_ms.fetch_min(ms, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        };
         self.queue
-            .submit(batch, sync, |group| self.commit_group(group, periodic))
+            .submit(batch, sync, periodic, |group| self.commit_group(group))
     }
 
-    fn commit_group(&self, group: &Group, periodic: bool) -> Result<()> {
+    fn commit_group(&self, group: &Group) -> Result<()> {
         let mut commit = self.commit.lock();
         self.check_writable()?;
 
-        // The memtable of every keyspace the group touches, with room made in each.
+        // Make room in every keyspace the group touches. Only then take their memtables:
+        // making room for one keyspace may seal another's (see `seal_memtable`), and once
+        // this loop is done nothing can seal until `commit` is released.
         let map = self.keyspaces.load();
-        let mut mems: SmallVec<[(u32, Arc<MemTable>); 2]> = SmallVec::new();
+        let mut targets: SmallVec<[&Arc<KeyspaceState>; 2]> = SmallVec::new();
         for b in group.batches() {
             for &id in b.keyspace_ids() {
-                if mems.iter().all(|(m, _)| *m != id) {
+                if targets.iter().all(|k| k.id != id) {
                     let ks = map.get(id).ok_or_else(|| {
                         Error::InvalidArgument(format!("unknown keyspace id {id}"))
                     })?;
-                    let mem = self.make_room(&mut commit, ks)?;
-                    mems.push((id, mem));
+                    self.make_room(&mut commit, ks)?;
+                    targets.push(ks);
                 }
             }
         }
+        let mems: SmallVec<[(u32, Arc<MemTable>); 2]> = targets
+            .iter()
+            .map(|k| (k.id, k.sv.load().mem.clone()))
+            .collect();
 
         let count: u64 = group.batches().map(|b| b.len() as u64).sum();
         let first_seq = commit.last_seq + 1;
@@ -91,7 +105,7 @@ impl DbInner {
                 return Err(e);
             }
             self.counters.add(&self.counters.wal_syncs, 1);
-        } else if periodic {
+        } else if group.periodic {
             self.wal_dirty.store(true, Ordering::Release);
         }
         let wal_number = commit.wal_number;
@@ -138,10 +152,9 @@ impl DbInner {
         Ok(())
     }
 
-    /// Ensures `ks` can take more writes and returns the memtable to write to: delays writes
-    /// once when L0 is filling up, seals a full memtable, and waits when sealed memtables or
-    /// L0 files pile up beyond the limits.
-    fn make_room(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<Arc<MemTable>> {
+    /// Ensures `ks` can take more writes: delays writes once when L0 is filling up, seals a
+    /// full memtable, and waits when sealed memtables or L0 files pile up beyond the limits.
+    fn make_room(&self, commit: &mut CommitState, ks: &KeyspaceState) -> Result<()> {
         let mut allow_delay = true;
         let auto = !self.opts.disable_auto_compaction;
         loop {
@@ -161,7 +174,7 @@ impl DbInner {
             }
             if sv.mem.is_empty() || sv.mem.approximate_memory_usage() < self.opts.write_buffer_size
             {
-                return Ok(sv.mem.clone());
+                return Ok(());
             }
             drop(sv);
             let mut st = self.state.lock();

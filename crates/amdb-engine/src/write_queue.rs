@@ -25,6 +25,7 @@ const SMALL_BATCH_BYTES: usize = 128 << 10;
 struct Waiter<'a> {
     batch: &'a WriteBatch,
     sync: bool,
+    periodic: bool,
     /// Written by the leader under the queue lock; read by the owner under the queue lock.
     done: UnsafeCell<bool>,
     result: UnsafeCell<Option<Result<()>>>,
@@ -48,7 +49,10 @@ pub(crate) struct WriteQueue {
 /// The group a leader commits; the leader's own batch is first.
 pub(crate) struct Group<'a> {
     batches: SmallVec<[&'a WriteBatch; 8]>,
+    /// Some member asked for `Sync`: fdatasync before acknowledging.
     pub sync: bool,
+    /// Some member asked for `Periodic`: mark the WAL for the background syncer.
+    pub periodic: bool,
 }
 
 impl Group<'_> {
@@ -68,11 +72,13 @@ impl WriteQueue {
         &self,
         batch: &WriteBatch,
         sync: bool,
+        periodic: bool,
         commit: impl FnOnce(&Group<'_>) -> Result<()>,
     ) -> Result<()> {
         let me = Waiter {
             batch,
             sync,
+            periodic,
             done: UnsafeCell::new(false),
             result: UnsafeCell::new(None),
             cv: Condvar::new(),
@@ -95,6 +101,7 @@ impl WriteQueue {
         let mut batches: SmallVec<[&WriteBatch; 8]> = SmallVec::new();
         let mut bytes = 0;
         let mut group_sync = false;
+        let mut group_periodic = false;
         let mut limit = MAX_GROUP_BYTES;
         for (i, w) in q.iter().enumerate() {
             // SAFETY: queued waiters are alive (their owners are blocked).
@@ -109,6 +116,7 @@ impl WriteQueue {
             }
             bytes += size;
             group_sync |= w_ref.sync;
+            group_periodic |= w_ref.periodic;
             members.push(*w);
             batches.push(w_ref.batch);
         }
@@ -117,6 +125,7 @@ impl WriteQueue {
         let group = Group {
             batches,
             sync: group_sync,
+            periodic: group_periodic,
         };
         // A panic inside commit must not leave the followers waiting forever: they get an
         // error, then the panic continues.

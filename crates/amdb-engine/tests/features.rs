@@ -329,3 +329,42 @@ fn bloom_filters_spare_data_block_reads_for_absent_keys() {
     db.get(&ks, "k000100").unwrap().unwrap();
     assert_eq!(db.stats().counters.block_cache_hits, hits + 1);
 }
+
+/// Making room for one keyspace of a batch may seal another keyspace's memtable (the one
+/// pinning old WAL files); the batch must still land in live memtables. A large value keeps
+/// the leader busy long enough for the flusher to finish the sealed memtable first.
+#[test]
+fn a_batch_survives_sealing_of_its_other_keyspace_mid_commit() {
+    let opts = || Options {
+        durability: Durability::Sync,
+        write_buffer_size: 64 << 10,
+        max_total_wal_bytes: 1,
+        ..Options::default()
+    };
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let main = db.default_keyspace();
+        let audit = db.open_keyspace("audit", Default::default()).unwrap();
+        db.put(&audit, "a0", "x").unwrap(); // audit's memtable pins the first WAL
+        db.put(&main, "d0", vec![7u8; 70 << 10]).unwrap(); // main's memtable is now full
+        let mut b = WriteBatch::new();
+        b.put(&audit, "a1", "acknowledged"); // audit first, then main's seal seals audit too
+        b.put(&main, "d1", vec![1u8; 8 << 20]);
+        db.write(&b).unwrap();
+        db.flush().unwrap();
+        assert_eq!(
+            db.get(&audit, "a1").unwrap(),
+            Some(b"acknowledged".to_vec()),
+            "round {round}"
+        );
+        db.close().unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let audit = db.keyspace("audit").unwrap();
+        assert_eq!(
+            db.get(&audit, "a1").unwrap(),
+            Some(b"acknowledged".to_vec()),
+            "round {round} after reopen"
+        );
+    }
+}

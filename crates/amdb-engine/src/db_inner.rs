@@ -96,6 +96,18 @@ pub(crate) struct DbState {
     pub compact_pointers: HashMap<(u32, usize), Vec<u8>>,
 }
 
+impl DbState {
+    pub fn new(versions: VersionSet) -> DbState {
+        DbState {
+            versions,
+            running_compaction: None,
+            manual_compaction: false,
+            sealed_wals: BTreeMap::new(),
+            compact_pointers: HashMap::new(),
+        }
+    }
+}
+
 pub(crate) struct DbInner {
     pub dir: PathBuf,
     pub opts: Options,

@@ -122,13 +122,13 @@ impl DbIterator {
     /// Positions at the first key >= `target` (and >= the lower bound).
     pub fn seek(&mut self, target: &[u8]) {
         let target = match &self.lower {
-            Some(l) if target < l.as_slice() => l.clone(),
-            _ => target.to_vec(),
+            Some(l) if target < l.as_slice() => l.as_slice(),
+            _ => target,
         };
+        let seek_key = key::lookup_key(target, self.seq);
         self.direction = Direction::Forward;
+        self.saved_key.clear();
         self.saved_value.clear();
-        self.saved_key = key::lookup_key(&target, self.seq);
-        let seek_key = std::mem::take(&mut self.saved_key);
         self.iter.seek(&seek_key);
         self.find_next_user_entry(false);
     }

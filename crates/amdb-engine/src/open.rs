@@ -55,14 +55,7 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
     }
     let lock = DirLock::acquire(dir)?;
 
-    let counters = Arc::new(Counters::default());
-    let cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
-    let ctx = Arc::new(TableContext {
-        dir: dir.to_path_buf(),
-        cache: cache.clone(),
-        counters: counters.clone(),
-        delete_obsolete: true,
-    });
+    let (counters, cache, ctx) = table_context(dir, &opts, true);
     let mut versions = if dir.join(filenames::CURRENT).exists() {
         if opts.error_if_exists {
             return Err(Error::InvalidArgument(format!(
@@ -153,13 +146,7 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
     write_options_file(dir, &opts)?;
 
     let keyspaces = keyspace_map(&versions, BTreeMap::new());
-    let state = DbState {
-        versions,
-        running_compaction: None,
-        manual_compaction: false,
-        sealed_wals: BTreeMap::new(),
-        compact_pointers: Default::default(),
-    };
+    let state = DbState::new(versions);
     let commit = CommitState {
         wal: Some(wal),
         wal_number,
@@ -183,26 +170,13 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
 /// were being opened (open descriptors keep files readable even if the writer deletes them).
 pub(crate) fn open_read_only(dir: &Path, opts: Options) -> Result<DbInner> {
     opts.validate().map_err(Error::InvalidArgument)?;
-    let counters = Arc::new(Counters::default());
-    let cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
-    let ctx = Arc::new(TableContext {
-        dir: dir.to_path_buf(),
-        cache: cache.clone(),
-        counters: counters.clone(),
-        delete_obsolete: false,
-    });
+    let (counters, cache, ctx) = table_context(dir, &opts, false);
     let mut last_err = None;
     for _ in 0..50 {
-        match try_open_read_only(dir, &opts, &ctx) {
+        match try_open_read_only(dir, &ctx) {
             Ok(Some((versions, mems, last_seq))) => {
                 let keyspaces = keyspace_map(&versions, mems);
-                let state = DbState {
-                    versions,
-                    running_compaction: None,
-                    manual_compaction: false,
-                    sealed_wals: BTreeMap::new(),
-                    compact_pointers: Default::default(),
-                };
+                let state = DbState::new(versions);
                 let commit = CommitState {
                     wal: None,
                     wal_number: 0,
@@ -239,11 +213,7 @@ pub(crate) fn open_read_only(dir: &Path, opts: Options) -> Result<DbInner> {
 type ReadOnlyView = (VersionSet, BTreeMap<u32, Arc<MemTable>>, u64);
 
 /// `Ok(None)` means the writer changed the MANIFEST meanwhile: try again.
-fn try_open_read_only(
-    dir: &Path,
-    _opts: &Options,
-    ctx: &Arc<TableContext>,
-) -> Result<Option<ReadOnlyView>> {
+fn try_open_read_only(dir: &Path, ctx: &Arc<TableContext>) -> Result<Option<ReadOnlyView>> {
     let (versions, source) = VersionSet::recover(dir, ctx.clone())?;
     for k in versions.keyspaces.values() {
         for f in k.version.levels.iter().flatten() {
@@ -433,6 +403,23 @@ fn remove_stale_manifests(dir: &Path, live: u64) {
             let _ = std::fs::remove_file(dir.join(filenames::manifest_name(n)));
         }
     }
+}
+
+/// The counters, block cache and table context of a database being opened.
+fn table_context(
+    dir: &Path,
+    opts: &Options,
+    delete_obsolete: bool,
+) -> (Arc<Counters>, Arc<BlockCache>, Arc<TableContext>) {
+    let counters = Arc::new(Counters::default());
+    let cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
+    let ctx = Arc::new(TableContext {
+        dir: dir.to_path_buf(),
+        cache: cache.clone(),
+        counters: counters.clone(),
+        delete_obsolete,
+    });
+    (counters, cache, ctx)
 }
 
 fn keyspace_map(versions: &VersionSet, mut mems: BTreeMap<u32, Arc<MemTable>>) -> KeyspaceMap {

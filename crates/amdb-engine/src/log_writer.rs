@@ -1,6 +1,6 @@
-//! Appends framed records to a WAL or MANIFEST file. Each record reaches the OS in a single
-//! `write` call, so a killed process leaves either the whole record or a torn tail that the
-//! reader recognises.
+//! Appends framed records to a WAL or MANIFEST file. A record is assembled in one buffer and
+//! handed to the OS with one `write_all` (one `write` call unless the kernel writes short),
+//! so a killed process leaves either the whole record or a torn tail the reader recognises.
 
 use std::fs::File;
 use std::io::Write;

@@ -45,6 +45,16 @@ fn wals(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A closed, fully compacted store of 3,000 entries; returns its first table.
+fn compacted_store(dir: &Path) -> PathBuf {
+    let db = fill(dir, 3000);
+    db.compact().unwrap();
+    db.close().unwrap();
+    let t = tables(dir);
+    assert!(!t.is_empty());
+    t[0].clone()
+}
+
 fn manifest(dir: &Path) -> PathBuf {
     let name = std::fs::read_to_string(dir.join("CURRENT")).unwrap();
     dir.join(name.trim_end())
@@ -71,12 +81,7 @@ fn flip(path: &Path, offset: u64) {
 #[test]
 fn flipped_byte_in_a_table_names_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let db = fill(dir.path(), 3000);
-    db.compact().unwrap();
-    db.close().unwrap();
-    let t = tables(dir.path());
-    assert!(!t.is_empty());
-    let victim = t[0].clone();
+    let victim = compacted_store(dir.path());
     flip(&victim, 100); // inside the first data block
     let db = Db::open(dir.path(), common::tiny_options()).unwrap();
     let err = scan_all(&db).unwrap_err();
@@ -104,10 +109,7 @@ fn flipped_byte_in_a_table_names_the_table() {
 #[test]
 fn truncated_table_is_refused_at_open_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let db = fill(dir.path(), 3000);
-    db.compact().unwrap();
-    db.close().unwrap();
-    let victim = tables(dir.path())[0].clone();
+    let victim = compacted_store(dir.path());
     let len = std::fs::metadata(&victim).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)
@@ -130,10 +132,7 @@ fn truncated_table_is_refused_at_open_naming_it() {
 #[test]
 fn missing_table_is_reported_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
-    let db = fill(dir.path(), 3000);
-    db.compact().unwrap();
-    db.close().unwrap();
-    let victim = tables(dir.path())[0].clone();
+    let victim = compacted_store(dir.path());
     std::fs::remove_file(&victim).unwrap();
     match Db::open(dir.path(), common::tiny_options()).unwrap_err() {
         Error::MissingFile { path, reason } => {

@@ -8,21 +8,27 @@ use clap::{Args, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Examples:
-  amdb kv put AAPL:last 189.91          store a value (creates ./amdb-data if missing)
-  amdb kv get AAPL:last                 print it
-  amdb kv scan --prefix AAPL:           list keys starting with AAPL:
-  amdb kv load quotes.tsv               bulk-load key<TAB>value lines
-  amdb demo                             load 1M entries, read them back, print speeds
-  amdb bench engine --json              db_bench-style engine benchmark
+  amdb demo                             generate 64 symbols x 4 years of 15m bars, read, verify
+  amdb gen bars --symbols 8 --years 1   synthetic bars into ./amdb-data
+  amdb import bars AAPL_1d.csv          import a file (symbol and timeframe from its name)
+  amdb symbols                          list stored series
+  amdb bars SYM000 15m --from 2024-01-01 --to 2024-01-02
+  amdb bars SYM000 15m --format parquet -o sym000.parquet
+  amdb bars versions SYM000 15m         list versions; read one with --as-of N
+  amdb resample SYM000 15m 1h --tail 3  pandas-style OHLCV resampling
+  amdb events put signals --agent a1 --symbol SYM000 --field side=buy
+  amdb kv put AAPL:last 189.91          raw key-value access to the engine
+  amdb bench market --json              market-data benchmark against SQLite and Parquet
 
 Exit status: 0 success, 1 key not found (kv get), 2 any other error.";
 
 /// AmDb: a data engine for algorithmic-trading systems.
 ///
-/// An embedded store in a directory (`--data`, default ./amdb-data): no server to start. This
-/// tool reads and writes keys, runs the demo job and benchmarks the engine. Only one process
-/// may write a directory at a time; reads (`kv get`, `kv scan`, `kv stats`) open it read-only
-/// and work while another process writes.
+/// An embedded store in a directory (`--data`, default ./amdb-data): no server to start. It
+/// holds OHLCV series in compressed columnar chunks with versions, event tables for agents'
+/// signals and orders, and raw keys. Only one process may write a directory at a time;
+/// reading commands (`bars`, `symbols`, `export`, `events list`, `kv get/scan/stats`) open it
+/// read-only and work while another process writes.
 #[derive(Debug, Parser)]
 #[command(name = "amdb", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
@@ -35,7 +41,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Database directory of `kv` and `demo`; created on the first write.
+    /// Database directory; created on the first write.
     #[arg(
         long,
         global = true,
@@ -81,19 +87,34 @@ pub fn parse_durability(s: &str) -> Result<Durability, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// AmDb's main job, end to end: generate years of bars for many symbols into the store,
+    /// read them back (one, all, an older version), resample, upsert a durable batch, let
+    /// concurrent agents write signals, round-trip CSV; verify everything and print speeds.
+    Demo(crate::demo::DemoArgs),
+
+    /// Generate deterministic synthetic data into the store.
+    Gen(crate::gen::GenArgs),
+
+    /// Import bars from CSV, Parquet, Arrow IPC, JSON lines or SQLite files.
+    Import(crate::import::ImportArgs),
+
+    /// Print a series (any time range, any version) or list its gaps and versions.
+    Bars(crate::bars::BarsArgs),
+
+    /// Export series to CSV, Parquet, Arrow IPC or JSON lines files.
+    Export(crate::export::ExportArgs),
+
+    /// Resample a series to a coarser timeframe (pandas semantics, no look-ahead).
+    Resample(crate::resample_cmd::ResampleArgs),
+
+    /// List the stored series.
+    Symbols(crate::symbols::SymbolsArgs),
+
+    /// Append and list events: signals, signal_log, orders, fills, positions.
+    Events(crate::events::EventsArgs),
+
     /// Read and write keys and values in a keyspace.
     Kv(KvArgs),
-
-    /// Run AmDb's demo job: load synthetic entries into keyspace `demo`, read them back,
-    /// verify and report speeds.
-    ///
-    /// Writes N entries (16-byte keys 0000000000000000.., 100-byte values derived from the
-    /// key) with large write batches into keyspace `demo` of the --data directory, then reads
-    /// a random sample back with point gets and scans the whole loaded key range, checking
-    /// every value. Prints entries/s for the load, gets/s and scanned entries/s, and a summary
-    /// of the engine's counters and levels. Safe to rerun on the same directory: the same
-    /// keys get the same values again.
-    Demo(DemoArgs),
 
     /// Benchmark suites; each prints a human table or, with --json, one JSON object a line.
     Bench(BenchArgs),
@@ -188,6 +209,17 @@ pub enum KvCommand {
         #[arg(long)]
         json: bool,
     },
+
+    /// The engine on its own: load synthetic entries into keyspace `demo`, read them back,
+    /// verify and report speeds.
+    ///
+    /// Writes N entries (16-byte keys 0000000000000000.., 100-byte values derived from the
+    /// key) with large write batches into keyspace `demo` of the --data directory, then reads
+    /// a random sample back with point gets and scans the whole loaded key range, checking
+    /// every value. Prints entries/s for the load, gets/s and scanned entries/s, and a summary
+    /// of the engine's counters and levels. Safe to rerun on the same directory: the same
+    /// keys get the same values again.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,251 +1,292 @@
-//! `amdb demo`: AmDb's main job for now. Loads synthetic entries into keyspace `demo` of the
-//! embedded store, reads a sample back with point gets and scans the loaded range, verifies
-//! every value, and reports how fast each step was.
+//! `amdb demo`: AmDb's main job on the embedded store. Generates years of 15-minute bars for
+//! many symbols, reads them back (one symbol, all symbols, an older version), resamples,
+//! upserts a durable batch, lets concurrent agents write signals, round-trips a CSV export,
+//! verifies everything it reads, and reports how fast each step was.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use amdb_engine::{Db, Durability, KeyspaceOptions, ReadOptions, WriteBatch};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use amdb_market::events::{Side, Signal};
+use amdb_market::gen::{generate, symbol_name};
+use amdb_market::io::csv::{read_csv, write_csv, CsvOptions, CsvWriteOptions};
+use amdb_market::{resample, AsOf, Bars, Market, Query, Timeframe};
+use clap::Args;
 
-use crate::cli::{DemoArgs, GlobalArgs};
-use crate::output::{human_bytes, progress, rate, thousands};
-use crate::{open_writable, CliError, CliResult};
+use crate::cli::GlobalArgs;
+use crate::gen::{gen_bars, GenBarsArgs};
+use crate::market::{parse_timeframe, writable};
+use crate::output::{human_bytes, rate, thousands};
+use crate::{CliError, CliResult};
 
-const KEYSPACE: &str = "demo";
-const KEY_LEN: usize = 16;
-const VALUE_LEN: usize = 100;
-
-/// Key `i`: 16 zero-padded decimal digits, so key order is numeric order.
-fn demo_key(i: u64) -> [u8; KEY_LEN] {
-    amdb_bench::values::key(i)
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Symbols to generate.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub symbols: usize,
+    /// Years of bars per symbol.
+    #[arg(long, default_value_t = 4.0, value_name = "Y")]
+    pub years: f64,
+    /// Bar width.
+    #[arg(long, default_value = "15m", value_parser = parse_timeframe, value_name = "TF")]
+    pub timeframe: Timeframe,
+    /// Concurrent agents writing signals.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub agents: usize,
+    /// Signals each agent writes (each one durable).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub signals: usize,
 }
 
-/// Value of key `i`: `v<i>:` then letters from a hash of `i`, 100 bytes; a pure function of
-/// `i`, so reruns write the same data and verification needs no stored copy.
-fn demo_value(i: u64, out: &mut [u8; VALUE_LEN]) {
-    let head = format!("v{i}:");
-    let n = head.len().min(VALUE_LEN);
-    out[..n].copy_from_slice(&head.as_bytes()[..n]);
-    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    for b in out[n..].iter_mut() {
-        // splitmix64 step
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        *b = b'a' + (z % 26) as u8;
-    }
+const SEED: u64 = 1;
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn mismatch(what: &str, i: u64, detail: &str) -> CliError {
-    CliError::new(format!(
-        "demo verification failed: {what} of key {} {detail}",
-        String::from_utf8_lossy(&demo_key(i))
-    ))
+fn fail(what: &str) -> CliError {
+    CliError::new(format!("demo verification failed: {what}"))
 }
 
-fn durability_name(d: Durability) -> String {
-    match d {
-        Durability::Sync => "sync".into(),
-        Durability::Buffered => "buffered".into(),
-        Durability::Periodic(p) => format!("periodic:{}", p.as_millis()),
-    }
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.3} s", d.as_secs_f64())
-}
-
-pub fn run(g: &GlobalArgs, args: DemoArgs) -> CliResult {
-    let n = args.entries;
-    if n == 0 {
-        return Err(CliError::new("--entries must be at least 1"));
-    }
-    let per_batch = args.batch.max(1);
-    let db = open_writable(&g.data, g.durability)?;
-    let ks = db.open_keyspace(KEYSPACE, KeyspaceOptions::default())?;
+pub fn run(g: &GlobalArgs, a: DemoArgs) -> CliResult {
+    let market = writable(g)?;
+    let tf = a.timeframe;
     println!(
-        "AmDb demo: {} entries ({KEY_LEN}-byte keys, {VALUE_LEN}-byte values) into keyspace {KEYSPACE:?} of {} (durability {})",
-        thousands(n),
-        g.data.display(),
-        durability_name(g.durability)
+        "AmDb demo: {} symbols x {} years of {tf} bars into {} (durability sync)",
+        a.symbols,
+        a.years,
+        g.data.display()
     );
 
-    // 1. Load.
-    let pb = progress(Some(n), "load");
-    let start = Instant::now();
-    let mut batch = WriteBatch::with_capacity(per_batch as usize * (KEY_LEN + VALUE_LEN + 4));
-    let mut value = [0u8; VALUE_LEN];
-    let mut batches = 0u64;
-    let mut i = 0;
-    while i < n {
-        let end = (i + per_batch).min(n);
-        batch.clear();
-        for j in i..end {
-            demo_value(j, &mut value);
-            batch.put(&ks, demo_key(j), value);
-        }
-        db.write(&batch)?;
-        batches += 1;
-        i = end;
-        pb.set_position(i);
-    }
-    let load = start.elapsed();
-    pb.finish_and_clear();
-    let user_bytes = n * (KEY_LEN + VALUE_LEN) as u64;
+    // 1. Generate and store (one atomic, durable write per series).
+    let gen_args = GenBarsArgs {
+        symbols: a.symbols,
+        timeframe: tf,
+        years: a.years,
+        start: None,
+        seed: SEED,
+    };
+    let r = gen_bars(&market, &gen_args, true)?;
+    let per = r.bars_per_symbol;
     println!(
-        "  load  {} entries in {} batches: {}, {} entries/s, {}/s",
-        thousands(n),
-        thousands(batches),
-        secs(load),
-        rate(n, load),
-        human_bytes((user_bytes as f64 / load.as_secs_f64().max(1e-9)) as u64)
+        "  load      {} bars ({} series x {}) in {:.2} s: {} bars/s",
+        thousands(r.total_bars),
+        a.symbols,
+        thousands(per as u64),
+        r.seconds,
+        rate(r.total_bars, Duration::from_secs_f64(r.seconds))
     );
 
-    // 2. Point gets of a random sample.
-    let gets = args.gets.min(n);
-    let pb = progress(Some(gets), "get");
-    let mut rng = SmallRng::seed_from_u64(0x5eed ^ n);
-    let start = Instant::now();
-    for done in 0..gets {
-        let i = rng.gen_range(0..n);
-        demo_value(i, &mut value);
-        match db.get(&ks, demo_key(i))? {
-            Some(v) if v == value => {}
-            Some(_) => return Err(mismatch("get", i, "returned a different value")),
-            None => return Err(mismatch("get", i, "found nothing")),
-        }
-        if done % 4096 == 0 {
-            pb.set_position(done);
-        }
-    }
-    let get_time = start.elapsed();
-    pb.finish_and_clear();
-    println!(
-        "  get   {} random keys: {}, {} gets/s, all values match",
-        thousands(gets),
-        secs(get_time),
-        rate(gets, get_time)
-    );
-
-    // 3. One full scan of the loaded key range.
-    let pb = progress(Some(n), "scan");
-    let start = Instant::now();
-    let opts = ReadOptions::new().upper_bound(demo_key(n).to_vec());
-    let mut it = db.iter(&ks, &opts)?;
-    it.seek_to_first();
-    let mut seen = 0u64;
-    while it.valid() {
-        if it.key() != demo_key(seen) {
-            return Err(mismatch(
-                "scan",
-                seen,
-                &format!(
-                    "is missing (found {:?} in its place)",
-                    String::from_utf8_lossy(it.key())
-                ),
-            ));
-        }
-        demo_value(seen, &mut value);
-        if it.value() != value {
-            return Err(mismatch("scan", seen, "returned a different value"));
-        }
-        seen += 1;
-        if seen % 65536 == 0 {
-            pb.set_position(seen);
-        }
-        it.next();
-    }
-    it.status()?;
-    let scan_time = start.elapsed();
-    pb.finish_and_clear();
-    if seen != n {
-        return Err(mismatch("scan", seen, "is missing (the scan ended early)"));
+    // 2. Read one series back and compare with what was generated.
+    let first = symbol_name(0);
+    let expected = generate(SEED, 0, tf, r.start, per);
+    let (one, t_one) = best_of(5, || market.read(&first, tf, &Query::all()))?;
+    if one != expected {
+        return Err(fail(&format!(
+            "{first} read back differs from what was written"
+        )));
     }
     println!(
-        "  scan  {} entries in key order: {}, {} entries/s, all values match",
-        thousands(seen),
-        secs(scan_time),
-        rate(seen, scan_time)
+        "  read one  {first}: {} bars into columns in {} (best of 5), identical to what was written",
+        thousands(one.len() as u64),
+        ms(t_one)
     );
 
-    print_summary(&db, KEYSPACE);
-    db.close()?;
-    println!("done; rerun anytime, or look around with: amdb kv --keyspace demo scan --limit 3");
+    // 3. Read every series.
+    let (rows, t_all) = best_of(3, || -> amdb_market::Result<u64> {
+        let mut rows = 0;
+        for i in 0..a.symbols {
+            rows += market.read(&symbol_name(i), tf, &Query::all())?.len() as u64;
+        }
+        Ok(rows)
+    })?;
+    if rows != r.total_bars {
+        return Err(fail(&format!(
+            "read {rows} bars of {} written",
+            r.total_bars
+        )));
+    }
+    println!(
+        "  read all  {} series, {} bars in {} (best of 3): {} bars/s",
+        a.symbols,
+        thousands(rows),
+        ms(t_all),
+        rate(rows, t_all)
+    );
+
+    // 4. Resample to 1h with pandas semantics.
+    let coarse = Timeframe::H1;
+    if coarse.nanos() % tf.nanos() == 0 && coarse > tf {
+        let t0 = Instant::now();
+        let hourly = resample(&one, tf, coarse, false)?;
+        let t = t0.elapsed();
+        println!(
+            "  resample  {first} {tf} -> {coarse}: {} bars in {}",
+            thousands(hourly.len() as u64),
+            ms(t)
+        );
+    }
+
+    // 5. Upsert a durable batch of 10,000 bars after the end, then read the old version.
+    let before = market.versions(&first, tf)?.last().map_or(0, |v| v.version);
+    let next_start = r.end + tf.nanos();
+    let batch = generate(SEED + 1, 0, tf, next_start, 10_000);
+    let t0 = Instant::now();
+    let w = market.write(&first, tf, batch)?;
+    let t_ins = t0.elapsed();
+    let old = market.read(
+        &first,
+        tf,
+        &Query {
+            as_of: AsOf::Version(before),
+            ..Query::all()
+        },
+    )?;
+    if old.len() != per || w.rows_total != (per + 10_000) as u64 {
+        return Err(fail("version history does not match the writes"));
+    }
+    println!(
+        "  insert    10,000 bars into {first}, durable: {} (version {} -> {}; version {} still reads {} bars)",
+        ms(t_ins),
+        before,
+        w.version,
+        before,
+        thousands(old.len() as u64)
+    );
+
+    // 6. Concurrent agents append signals, each write durable through group commit.
+    let (lat, t_sig) = agents(&market, a.agents, a.signals)?;
+    let n = lat.len();
+    println!(
+        "  signals   {} agents wrote {} signals in {:.2} s: {} writes/s, p50 {}, p95 {}, 0 errors",
+        a.agents,
+        thousands(n as u64),
+        t_sig.as_secs_f64(),
+        rate(n as u64, t_sig),
+        ms(lat[n / 2]),
+        ms(lat[(n * 95 / 100).min(n - 1)])
+    );
+
+    // 7. CSV round trip of one series.
+    let dir = tempfile_dir()?;
+    let csv = dir.join(format!("{first}.csv"));
+    let t0 = Instant::now();
+    let f = std::fs::File::create(&csv)
+        .map_err(|e| CliError::new(format!("{}: {e}", csv.display())))?;
+    write_csv(
+        &one,
+        std::io::BufWriter::new(f),
+        &CsvWriteOptions::default(),
+    )
+    .map_err(|e| CliError::new(format!("{}: {e}", csv.display())))?;
+    let t_exp = t0.elapsed();
+    let t0 = Instant::now();
+    let back: Bars = read_csv(&csv, &CsvOptions::default(), &mut |_, _| {})?;
+    let t_imp = t0.elapsed();
+    let size = std::fs::metadata(&csv).map_or(0, |m| m.len());
+    let _ = std::fs::remove_dir_all(&dir);
+    if back != one {
+        return Err(fail("CSV export and import did not round-trip"));
+    }
+    println!(
+        "  csv       {first}: export {} ({}) and import {} ({} rows/s), identical",
+        ms(t_exp),
+        human_bytes(size),
+        ms(t_imp),
+        rate(back.len() as u64, t_imp)
+    );
+
+    let gaps = market.gaps(&first, tf, &Query::all())?;
+    market.db().flush()?;
+    let disk = dir_size(&g.data);
+    println!(
+        "  store     {} series, {} gaps in {first}, {} on disk ({:.1} bytes/bar)",
+        market.series()?.len(),
+        gaps.len(),
+        human_bytes(disk),
+        disk as f64 / (r.total_bars + 10_000) as f64
+    );
+    println!(
+        "Try: amdb symbols | amdb bars {first} {tf} --tail 5 | amdb bars versions {first} {tf}"
+    );
+    market.close()?;
     Ok(())
 }
 
-fn print_summary(db: &Db, keyspace: &str) {
-    let s = db.stats();
-    let c = &s.counters;
-    println!("engine:");
-    println!(
-        "  writes   {} batches, {} entries, {} user bytes; WAL {} in {} records, {} fdatasyncs",
-        thousands(c.batches_written),
-        thousands(c.entries_written),
-        human_bytes(c.user_bytes_written),
-        human_bytes(c.wal_bytes),
-        thousands(c.wal_records),
-        thousands(c.wal_syncs)
-    );
-    println!(
-        "  flushes  {} ({}); compactions {} ({} trivial moves, {} read, {} written); stalls {} slowdowns, {} stops, {} ms",
-        thousands(c.flushes),
-        human_bytes(c.flush_bytes),
-        thousands(c.compactions),
-        thousands(c.trivial_moves),
-        human_bytes(c.compaction_bytes_read),
-        human_bytes(c.compaction_bytes_written),
-        thousands(c.stall_slowdowns),
-        thousands(c.stall_stops),
-        thousands(c.stall_micros / 1000)
-    );
-    let lookups = c.block_cache_hits + c.block_cache_misses;
-    println!(
-        "  reads    {} gets, {} iterators; block cache {} hits / {} lookups, {} used of {}; bloom ruled out {} of {} table probes",
-        thousands(c.gets),
-        thousands(c.iterators),
-        thousands(c.block_cache_hits),
-        thousands(lookups),
-        human_bytes(s.block_cache_usage as u64),
-        human_bytes(s.block_cache_capacity as u64),
-        thousands(c.bloom_useful),
-        thousands(c.bloom_checked)
-    );
-    if let Some(k) = s.keyspaces.iter().find(|k| k.name == keyspace) {
-        let levels: Vec<String> = k
-            .levels
-            .iter()
-            .filter(|l| l.files > 0)
-            .map(|l| format!("L{}: {} files {}", l.level, l.files, human_bytes(l.bytes)))
-            .collect();
-        println!(
-            "  keyspace {keyspace:?}: memtable {}, {} sealed; {}",
-            human_bytes(k.memtable_bytes as u64),
-            k.immutable_memtables,
-            if levels.is_empty() {
-                "no tables yet".to_string()
-            } else {
-                levels.join(", ")
-            }
-        );
+/// Runs `f` `n` times; returns the last result and the fastest time.
+fn best_of<T, E>(n: usize, mut f: impl FnMut() -> Result<T, E>) -> CliResult<(T, Duration)>
+where
+    CliError: From<E>,
+{
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let v = f()?;
+        best = best.min(t0.elapsed());
+        last = Some(v);
     }
+    Ok((last.expect("n >= 1"), best))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_deterministic_and_distinct() {
-        let (mut a, mut b, mut c) = ([0; VALUE_LEN], [0; VALUE_LEN], [0; VALUE_LEN]);
-        demo_value(42, &mut a);
-        demo_value(42, &mut b);
-        demo_value(43, &mut c);
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert!(a.starts_with(b"v42:"));
+/// `agents` threads each write `each` signals; returns sorted latencies and the wall time.
+fn agents(market: &Market, agents: usize, each: usize) -> CliResult<(Vec<Duration>, Duration)> {
+    let lat = Mutex::new(Vec::with_capacity(agents * each));
+    let failure = Mutex::new(None);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for agent in 0..agents {
+            let (lat, failure) = (&lat, &failure);
+            s.spawn(move || {
+                let name = format!("agent-{agent:02}");
+                let mut mine = Vec::with_capacity(each);
+                for i in 0..each {
+                    let signal = Signal {
+                        side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+                        strength: (i % 10) as f64 / 10.0,
+                        price: 100.0 + i as f64 * 0.01,
+                        reason: "ema-cross".into(),
+                    };
+                    let t = Instant::now();
+                    let ts = amdb_market::gen::DEFAULT_START_NS + i as i64;
+                    if let Err(e) =
+                        market.put_event("signals", ts, &name, &symbol_name(agent), &signal)
+                    {
+                        *failure.lock().expect("not poisoned") = Some(e);
+                        return;
+                    }
+                    mine.push(t.elapsed());
+                }
+                lat.lock().expect("not poisoned").extend(mine);
+            });
+        }
+    });
+    let wall = t0.elapsed();
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e.into());
     }
+    let mut lat = lat.into_inner().expect("not poisoned");
+    if lat.is_empty() {
+        return Err(CliError::new("--agents and --signals must be at least 1"));
+    }
+    lat.sort();
+    Ok((lat, wall))
+}
+
+fn tempfile_dir() -> CliResult<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("amdb-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }

@@ -60,6 +60,7 @@ pub fn run(g: &GlobalArgs, args: KvArgs) -> CliResult {
             scan(&db, &ks, prefix, from, to, limit, reverse)
         }
         KvCommand::Load { file, escaped } => load(g, &name, &file, escaped),
+        KvCommand::Demo(args) => crate::kv_demo::run(g, args),
         KvCommand::Stats { json } => {
             let db = open_read_only(&g.data)?;
             if let Some(n) = &explicit_keyspace {

@@ -1,12 +1,22 @@
 //! `amdb`: the command-line tool. Thin by design: it parses arguments, calls the library
 //! crates and prints. Errors are one line on stderr, `amdb: error: ...`, and a non-zero exit.
 
+mod bars;
 mod bench;
 mod cli;
 mod demo;
 mod escape;
+mod events;
+mod export;
+mod gen;
+mod import;
 mod kv;
+mod kv_demo;
+mod market;
 mod output;
+mod resample_cmd;
+mod sink;
+mod symbols;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -78,8 +88,15 @@ pub fn open_read_only(dir: &Path) -> CliResult<Db> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Kv(args) => kv::run(&cli.global, args),
         Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Gen(args) => gen::run(&cli.global, args),
+        Command::Import(args) => import::run(&cli.global, args),
+        Command::Bars(args) => bars::run(&cli.global, args),
+        Command::Export(args) => export::run(&cli.global, args),
+        Command::Resample(args) => resample_cmd::run(&cli.global, args),
+        Command::Symbols(args) => symbols::run(&cli.global, args),
+        Command::Events(args) => events::run(&cli.global, args),
+        Command::Kv(args) => kv::run(&cli.global, args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -363,10 +363,10 @@ fn second_writer_gets_error_naming_directory_and_holder() {
 }
 
 #[test]
-fn demo_runs_and_reruns() {
+fn kv_demo_runs_and_reruns() {
     let e = Env::new();
     for n in ["3000", "2000"] {
-        let out = e.ok(&["demo", "--entries", n, "--batch", "700"]);
+        let out = e.ok(&["kv", "demo", "--entries", n, "--batch", "700"]);
         assert!(out.contains("all values match"), "{out}");
         assert!(out.contains("entries/s") && out.contains("gets/s"), "{out}");
     }

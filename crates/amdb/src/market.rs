@@ -1,0 +1,121 @@
+//! Shared pieces of the market commands: opening the store, parsing times, timeframes and
+//! `--as-of`, and naming series files.
+
+use std::path::Path;
+
+use amdb_market::time::parse_time_or_date_arg as parse_time_arg;
+use amdb_market::{AsOf, Market, MarketOptions, Timeframe};
+
+use crate::cli::GlobalArgs;
+use crate::{open_read_only, open_writable, CliError, CliResult};
+
+impl From<amdb_market::Error> for CliError {
+    fn from(e: amdb_market::Error) -> Self {
+        CliError::new(e.to_string())
+    }
+}
+
+impl From<amdb_market::io::ImportError> for CliError {
+    fn from(e: amdb_market::io::ImportError) -> Self {
+        CliError::new(e.to_string())
+    }
+}
+
+/// The store for writing (created if missing).
+pub fn writable(g: &GlobalArgs) -> CliResult<Market> {
+    let db = open_writable(&g.data, g.durability)?;
+    Ok(Market::new(db, MarketOptions::default())?)
+}
+
+/// The store for reading: opened read-only, so it works beside a writing process.
+pub fn readable(g: &GlobalArgs) -> CliResult<Market> {
+    if !g.data.exists() {
+        return Err(CliError::new(format!(
+            "no database at {} (create one with `amdb gen bars` or `amdb import bars`, or pass --data DIR)",
+            g.data.display()
+        )));
+    }
+    let db = open_read_only(&g.data)?;
+    Ok(Market::new(db, MarketOptions::default())?)
+}
+
+pub fn parse_timeframe(s: &str) -> Result<Timeframe, String> {
+    s.parse()
+}
+
+/// `--from`/`--to`: an RFC 3339 time, a date (midnight UTC) or epoch seconds/ms/ns.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    parse_time_arg(s)
+}
+
+/// `--as-of`: a version number (`7` or `v7`) or a time (anything `--from` accepts that is
+/// not a plain small integer).
+pub fn parse_as_of(s: &str) -> Result<AsOf, String> {
+    let digits = s.strip_prefix('v').unwrap_or(s);
+    if !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return digits
+            .parse()
+            .map(AsOf::Version)
+            .map_err(|e| format!("{s:?}: {e}"));
+    }
+    parse_time_arg(s)
+        .map(AsOf::Time)
+        .map_err(|e| format!("{e} (or give a version number such as 3)"))
+}
+
+/// File name of a series export: `SYMBOL_TF.ext`, with characters that are awkward in file
+/// names (`/`, `\`, `:`) replaced by `-`.
+pub fn series_file_name(symbol: &str, tf: Timeframe, ext: &str) -> String {
+    let safe: String = symbol
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{safe}_{tf}.{ext}")
+}
+
+/// Symbol and timeframe from a file named like an export (`BTC-USDT_15m.csv`), or the stem
+/// alone as the symbol.
+pub fn series_from_file_name(path: &Path) -> (Option<String>, Option<Timeframe>) {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return (None, None);
+    };
+    if let Some((sym, tf)) = stem.rsplit_once('_') {
+        if let Ok(tf) = tf.parse::<Timeframe>() {
+            return (Some(sym.to_string()), Some(tf));
+        }
+    }
+    (Some(stem.to_string()), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_of_is_a_version_or_a_time() {
+        assert_eq!(parse_as_of("3"), Ok(AsOf::Version(3)));
+        assert_eq!(parse_as_of("v12"), Ok(AsOf::Version(12)));
+        assert!(matches!(parse_as_of("2024-01-01"), Ok(AsOf::Time(_))));
+        assert!(parse_as_of("yesterday").is_err());
+    }
+
+    #[test]
+    fn file_names_round_trip() {
+        let name = series_file_name("BTC/USDT", Timeframe::M15, "csv");
+        assert_eq!(name, "BTC-USDT_15m.csv");
+        assert_eq!(
+            series_from_file_name(Path::new(&name)),
+            (Some("BTC-USDT".into()), Some(Timeframe::M15))
+        );
+        assert_eq!(
+            series_from_file_name(Path::new("x/AAPL.csv")),
+            (Some("AAPL".into()), None)
+        );
+    }
+}

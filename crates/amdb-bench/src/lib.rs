@@ -4,10 +4,12 @@
 //!
 //! - [`engine`]: db_bench-style workloads on `amdb-engine` (fillseq, fillrandom, overwrite,
 //!   readrandom, readseq, fillbatch, fillsync).
-//!
-//! Later suites (market data, indicators, peer engines) live beside it.
+//! - [`market`]: market data on `amdb-market` against SQLite (tuned and plain) and Parquet
+//!   files: bulk load, range reads, durable inserts, concurrent agents, CSV import,
+//!   MessagePack, memory of a fresh process and bytes on disk.
 
 pub mod engine;
+pub mod market;
 pub mod sys;
 pub mod values;
 
@@ -24,6 +26,25 @@ pub enum BenchError {
         #[source]
         source: std::io::Error,
     },
+
+    #[error(transparent)]
+    Market(#[from] amdb_market::Error),
+
+    #[error(transparent)]
+    Import(#[from] amdb_market::io::ImportError),
+
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+
+    /// A child process of a benchmark (the `rss_1m` reader) failed or printed nonsense.
+    #[error("child process: {0}")]
+    Child(String),
 
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -297,7 +297,7 @@ impl Db {
         opts: &ReadOptions<'_>,
     ) -> Result<Option<Vec<u8>>> {
         let (seq, sv) = self.read_view(ks, opts.snapshot)?;
-        self.lookup(&sv, key.as_ref(), seq)
+        self.lookup(&sv, key.as_ref(), seq, opts.fill_cache)
     }
 
     /// Reads several keys at one sequence.
@@ -317,7 +317,7 @@ impl Db {
     ) -> Result<Vec<Option<Vec<u8>>>> {
         let (seq, sv) = self.read_view(ks, opts.snapshot)?;
         keys.iter()
-            .map(|k| self.lookup(&sv, k.as_ref(), seq))
+            .map(|k| self.lookup(&sv, k.as_ref(), seq, opts.fill_cache))
             .collect()
     }
 
@@ -326,6 +326,7 @@ impl Db {
         sv: &SuperVersion,
         user_key: &[u8],
         seq: SequenceNumber,
+        fill_cache: bool,
     ) -> Result<Option<Vec<u8>>> {
         self.inner.counters.add(&self.inner.counters.gets, 1);
         let found = match sv.mem.get(user_key, seq) {
@@ -335,7 +336,7 @@ impl Db {
                 None => {
                     let lookup = key::lookup_key(user_key, seq);
                     sv.version
-                        .get(user_key, &lookup, bloom::key_hash(user_key))?
+                        .get(user_key, &lookup, bloom::key_hash(user_key), fill_cache)?
                 }
             },
         };

@@ -166,16 +166,36 @@ impl WriteOptions {
 }
 
 /// Options for reads and iterators. Bounds are user keys: lower inclusive, upper exclusive.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReadOptions<'a> {
     pub snapshot: Option<&'a Snapshot>,
     pub lower_bound: Option<Vec<u8>>,
     pub upper_bound: Option<Vec<u8>>,
+    /// Whether point reads put the blocks they load from tables into the block cache
+    /// (default true). Bulk reads of large values turn it off so they neither evict hot
+    /// blocks nor hold memory the caller has already copied the values into. Iterators
+    /// always use the cache.
+    pub fill_cache: bool,
+}
+
+impl Default for ReadOptions<'_> {
+    fn default() -> Self {
+        ReadOptions {
+            snapshot: None,
+            lower_bound: None,
+            upper_bound: None,
+            fill_cache: true,
+        }
+    }
 }
 
 impl<'a> ReadOptions<'a> {
     pub fn new() -> Self {
         Self::default()
+    }
+    pub fn fill_cache(mut self, fill: bool) -> Self {
+        self.fill_cache = fill;
+        self
     }
     pub fn snapshot(mut self, s: &'a Snapshot) -> Self {
         self.snapshot = Some(s);

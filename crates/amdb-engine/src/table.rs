@@ -205,7 +205,9 @@ impl Table {
         }
     }
 
-    fn data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
+    /// The data block at `handle`, from the cache or the file; a block read from the file is
+    /// cached only with `fill_cache` (bulk reads skip it so they do not evict hot blocks).
+    fn data_block(&self, handle: BlockHandle, fill_cache: bool) -> Result<Arc<Block>> {
         let key = (self.number, handle.offset);
         if let Some(b) = self.cache.get(&key) {
             self.counters.add(&self.counters.block_cache_hits, 1);
@@ -216,7 +218,9 @@ impl Table {
         let block = Arc::new(
             Block::new(raw).map_err(|r| Error::corruption(self.path.as_ref(), handle.offset, r))?,
         );
-        self.cache.insert(key, block.clone());
+        if fill_cache {
+            self.cache.insert(key, block.clone());
+        }
         Ok(block)
     }
 
@@ -236,7 +240,13 @@ impl Table {
     }
 
     /// Newest version of `user_key` visible at the sequence inside `lookup` (an internal key).
-    pub fn get(&self, lookup: &[u8], user_key: &[u8], hash: u64) -> Result<Option<Lookup>> {
+    pub fn get(
+        &self,
+        lookup: &[u8],
+        user_key: &[u8],
+        hash: u64,
+        fill_cache: bool,
+    ) -> Result<Option<Lookup>> {
         if !self.may_contain(hash) {
             return Ok(None);
         }
@@ -245,7 +255,7 @@ impl Table {
             return Ok(None);
         }
         let handle = self.index.handles[i];
-        let block = self.data_block(handle)?;
+        let block = self.data_block(handle, fill_cache)?;
         let mut it = BlockIter::new(block, self.origin(handle.offset), self.global_seq);
         it.seek(lookup);
         if !it.valid() {
@@ -293,7 +303,7 @@ impl TableIter {
             return;
         }
         let handle = self.table.index.handles[pos];
-        match self.table.data_block(handle) {
+        match self.table.data_block(handle, true) {
             Ok(block) => {
                 self.data = Some(BlockIter::new(
                     block,
@@ -491,6 +501,7 @@ mod tests {
                         &lookup_key(uk.as_bytes(), u64::MAX >> 8),
                         uk.as_bytes(),
                         crate::bloom::key_hash(uk.as_bytes()),
+                        true,
                     )
                     .unwrap();
                 let expect = if i % 10 == 9 {
@@ -507,6 +518,7 @@ mod tests {
                         &lookup_key(uk.as_bytes(), 99),
                         uk.as_bytes(),
                         crate::bloom::key_hash(uk.as_bytes()),
+                        true,
                     )
                     .unwrap();
                 assert_eq!(old, None);

@@ -201,10 +201,16 @@ impl LevelsVersion {
     }
 
     /// Newest version of `user_key` visible at the sequence inside `lookup`.
-    pub fn get(&self, user_key: &[u8], lookup: &[u8], hash: u64) -> Result<Option<Lookup>> {
+    pub fn get(
+        &self,
+        user_key: &[u8],
+        lookup: &[u8],
+        hash: u64,
+        fill_cache: bool,
+    ) -> Result<Option<Lookup>> {
         for f in &self.levels[0] {
             if f.smallest_user_key() <= user_key && user_key <= f.largest_user_key() {
-                if let Some(found) = f.table()?.get(lookup, user_key, hash)? {
+                if let Some(found) = f.table()?.get(lookup, user_key, hash, fill_cache)? {
                     return Ok(Some(found));
                 }
             }
@@ -212,7 +218,7 @@ impl LevelsVersion {
         for files in &self.levels[1..] {
             let i = files.partition_point(|f| key::compare(&f.largest, lookup) == Ordering::Less);
             if i < files.len() && files[i].smallest_user_key() <= user_key {
-                if let Some(found) = files[i].table()?.get(lookup, user_key, hash)? {
+                if let Some(found) = files[i].table()?.get(lookup, user_key, hash, fill_cache)? {
                     return Ok(Some(found));
                 }
             }

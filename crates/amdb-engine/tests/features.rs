@@ -330,6 +330,50 @@ fn bloom_filters_spare_data_block_reads_for_absent_keys() {
     assert_eq!(db.stats().counters.block_cache_hits, hits + 1);
 }
 
+#[test]
+fn reads_without_fill_cache_leave_the_block_cache_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cache larger than the data, so usage only grows when blocks are inserted.
+    let opts = Options {
+        block_cache_bytes: 64 << 20,
+        ..common::tiny_options()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    let ks = db.default_keyspace();
+    let mut b = WriteBatch::new();
+    for i in 0..2000u32 {
+        b.put(&ks, format!("k{i:06}"), vec![b'v'; 200]);
+    }
+    db.write(&b).unwrap();
+    db.compact().unwrap();
+    let used = |db: &Db| db.stats().block_cache_usage;
+    let start = used(&db);
+    let bulk = ReadOptions::new().fill_cache(false);
+    for i in 0..2000u32 {
+        let v = db.get_opt(&ks, format!("k{i:06}"), &bulk).unwrap().unwrap();
+        assert_eq!(v.len(), 200);
+    }
+    assert_eq!(used(&db), start, "bulk reads filled the cache");
+    let misses = db.stats().counters.block_cache_misses;
+    db.get_opt(&ks, "k000100", &bulk).unwrap().unwrap();
+    db.get_opt(&ks, "k000100", &bulk).unwrap().unwrap();
+    assert_eq!(
+        db.stats().counters.block_cache_misses,
+        misses + 2,
+        "nothing was cached"
+    );
+    // The default caches.
+    db.get(&ks, "k000100").unwrap().unwrap();
+    assert!(used(&db) > start);
+    let hits = db.stats().counters.block_cache_hits;
+    db.get_opt(&ks, "k000100", &bulk).unwrap().unwrap();
+    assert_eq!(
+        db.stats().counters.block_cache_hits,
+        hits + 1,
+        "bulk reads still use cached blocks"
+    );
+}
+
 /// Making room for one keyspace of a batch may seal another keyspace's memtable (the one
 /// pinning old WAL files); the batch must still land in live memtables. A large value keeps
 /// the leader busy long enough for the flusher to finish the sealed memtable first.

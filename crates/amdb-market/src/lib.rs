@@ -20,6 +20,7 @@ pub mod gen;
 pub mod io;
 pub mod keys;
 pub mod resample;
+pub mod signal_codec;
 pub mod store;
 pub mod time;
 pub mod timeframe;

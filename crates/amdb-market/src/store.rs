@@ -29,7 +29,7 @@ use crate::timeframe::Timeframe;
 use crate::version::{ChunkRef, VersionRecord};
 
 /// Rows per chunk unless set: measured in BENCHMARKS.md ("chunk size").
-pub const DEFAULT_CHUNK_ROWS: usize = 16_384;
+pub const DEFAULT_CHUNK_ROWS: usize = 8_192;
 /// New chunks of one write are put in batches of about this size before the version record
 /// that publishes them, so huge imports stay under the engine's batch limit.
 const MAX_CHUNK_BATCH_BYTES: usize = 32 << 20;
@@ -658,6 +658,11 @@ impl Market {
         if let Some(s) = snap {
             ro = ro.snapshot(s);
         }
+        // Bulk reads copy each chunk out once; caching the blocks too would double their
+        // memory and push hot blocks out.
+        if chunks.len() > 1 {
+            ro = ro.fill_cache(false);
+        }
         let total: usize = chunks.iter().map(|c| c.rows as usize).sum();
         let mut bars = zeroed_bars(total);
         let mut parts = split_columns(&mut bars, chunks.iter().map(|c| c.rows as usize));
@@ -787,7 +792,10 @@ impl Iterator for BarStream {
     fn next(&mut self) -> Option<Result<Bars>> {
         let c = *self.chunks.get(self.next)?;
         self.next += 1;
-        let ro = ReadOptions::new().snapshot(&self.snapshot);
+        // A stream passes over the data once: keep it out of the block cache.
+        let ro = ReadOptions::new()
+            .snapshot(&self.snapshot)
+            .fill_cache(false);
         let value = match self.db.get_opt(
             &self.chunks_ks,
             chunk_key(self.series, c.first_ts, c.id),

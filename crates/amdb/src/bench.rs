@@ -4,13 +4,73 @@ use std::io::Write;
 
 use amdb_bench::engine::{self, EngineConfig, Step, Workload};
 
-use crate::cli::{BenchArgs, BenchSuite, EngineArgs};
+use amdb_bench::market::{self, MarketConfig};
+
+use crate::cli::{BenchArgs, BenchSuite, EngineArgs, MarketBenchArgs};
 use crate::output::{print, stdout_err};
 use crate::{CliError, CliResult};
 
 pub fn run(args: BenchArgs) -> CliResult {
     match args.suite {
         BenchSuite::Engine(a) => run_engine(a),
+        BenchSuite::Market(a) => run_market(a),
+    }
+}
+
+fn run_market(a: MarketBenchArgs) -> CliResult {
+    if let Some(system) = &a.rss_child {
+        let dir = a
+            .dir
+            .as_ref()
+            .ok_or_else(|| CliError::new("--rss-child needs --dir"))?;
+        let report = market::rss_child(system, dir)?;
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serializes")
+        );
+        return Ok(());
+    }
+    let cfg = MarketConfig {
+        symbols: a.symbols,
+        years: a.years,
+        dir: a.dir.clone(),
+        child_exe: std::env::current_exe().ok(),
+        agent_seconds: a.agent_seconds,
+        agents: a.agents,
+        agent_rate: a.agent_rate,
+        cases: a.cases.clone(),
+        systems: a.systems.clone(),
+        read_reps: a.reps,
+        progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        chunk_rows: a.chunk_rows,
+    };
+    let mut out = std::io::stdout().lock();
+    if !a.json {
+        print(
+            &mut out,
+            &format!(
+                "AmDb market benchmark: {} symbols x {} years of 15m bars\n",
+                cfg.symbols, cfg.years
+            ),
+        )?;
+    }
+    let mut write_err: Option<CliError> = None;
+    market::run(&cfg, &mut |r| {
+        if write_err.is_some() {
+            return;
+        }
+        let line = if a.json {
+            serde_json::to_string(r).expect("results serialize")
+        } else {
+            market::format_human(r)
+        };
+        if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+            write_err = Some(stdout_err(e));
+        }
+    })?;
+    match write_err {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

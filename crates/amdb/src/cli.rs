@@ -265,6 +265,70 @@ pub enum BenchSuite {
     /// operation's latency is the time since the same thread's previous operation ended.
     #[command(verbatim_doc_comment)]
     Engine(EngineArgs),
+
+    /// Market-data workloads against SQLite (tuned and plain) and Parquet, in one run.
+    ///
+    /// Dataset: SYMBOLS x YEARS of 15m bars from `amdb gen` (default 64 x 4 = 140,256 bars
+    /// each). Cases (each checked against the generated data):
+    ///
+    ///   load_all         store the whole dataset
+    ///   disk_bytes       bytes on disk after the load (amdb: after flush and compaction)
+    ///   read_one         one symbol's whole range into columns (median of --reps)
+    ///   read_all         every symbol into columns (median of up to 3)
+    ///   insert_10k       a durable batch of 10,000 new bars (median of --reps)
+    ///   agents_p95       16 agents writing signals durably at 5,000/s in total; latency from
+    ///                    the scheduled send time, errors counted ("database is locked")
+    ///   import_csv       the dataset exported to CSV, parsed and stored
+    ///   serialize_1mb    1 MB of signal records to MessagePack (json for contrast)
+    ///   deserialize_1mb  and back
+    ///   rss_1m           peak resident memory of a fresh process reading 1,000,000 bars
+    ///
+    /// sqlite_tuned is the predecessor's setup: WAL, synchronous=NORMAL (commits are not
+    /// fsynced), mmap 256 MB, cache 25% of RAM within 64-512 MB, one writer thread fed by a
+    /// queue. sqlite_plain is SQLite's defaults (rollback journal, synchronous=FULL, a
+    /// connection per thread, no busy timeout). parquet is one zstd file per symbol.
+    #[command(verbatim_doc_comment)]
+    Market(MarketBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MarketBenchArgs {
+    /// Symbols in the dataset.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub symbols: usize,
+    /// Years of 15m bars per symbol.
+    #[arg(long, default_value_t = 4.0, value_name = "Y")]
+    pub years: f64,
+    /// Comma-separated cases to run (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub cases: Vec<String>,
+    /// Comma-separated systems: amdb, sqlite_tuned, sqlite_plain, parquet, json (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub systems: Vec<String>,
+    /// Repetitions of read_one and insert_10k.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub reps: usize,
+    /// Seconds the agents write in agents_p95.
+    #[arg(long, default_value_t = 5.0, value_name = "S")]
+    pub agent_seconds: f64,
+    /// Concurrent agents in agents_p95.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub agents: usize,
+    /// Signals per second of all agents together in agents_p95.
+    #[arg(long, default_value_t = 5_000.0, value_name = "R")]
+    pub agent_rate: f64,
+    /// One JSON object per (case, system), one a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Parent directory of the benchmark's temporary directory (default $TMPDIR).
+    #[arg(long, value_name = "D")]
+    pub dir: Option<PathBuf>,
+    /// Rows per chunk of the amdb store (to compare chunk sizes).
+    #[arg(long, default_value_t = amdb_market::store::DEFAULT_CHUNK_ROWS, value_name = "N")]
+    pub chunk_rows: usize,
+    /// Internal: run as the rss_1m child process for SYSTEM on --dir.
+    #[arg(long, hide = true, value_name = "SYSTEM")]
+    pub rss_child: Option<String>,
 }
 
 #[derive(Debug, Args)]

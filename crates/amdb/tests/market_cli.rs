@@ -340,3 +340,50 @@ fn demo_runs_small() {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
 }
+
+#[test]
+fn bench_market_json_lines() {
+    let e = Env::new();
+    let out = e.ok(&[
+        "bench",
+        "market",
+        "--symbols",
+        "2",
+        "--years",
+        "0.01",
+        "--reps",
+        "2",
+        "--agent-seconds",
+        "0.2",
+        "--agents",
+        "2",
+        "--agent-rate",
+        "200",
+        "--cases",
+        "load_all,read_one,insert_10k,agents_p95,rss_1m",
+        "--systems",
+        "amdb,sqlite_tuned",
+        "--json",
+        "--dir",
+        e.root.to_str().unwrap(),
+    ]);
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for case in ["load_all", "read_one", "insert_10k", "agents_p95", "rss_1m"] {
+        for system in ["amdb", "sqlite_tuned"] {
+            let row = rows
+                .iter()
+                .find(|r| r["case"] == case && r["system"] == system)
+                .unwrap_or_else(|| panic!("no {case}/{system} in {out}"));
+            assert_eq!(row["suite"], "market");
+            assert!(row["seconds"].as_f64().unwrap() > 0.0, "{row}");
+        }
+    }
+    let rss = rows
+        .iter()
+        .find(|r| r["case"] == "rss_1m" && r["system"] == "amdb")
+        .unwrap();
+    assert!(rss["rss_bytes"].as_u64().unwrap() > 1 << 20, "{rss}");
+}

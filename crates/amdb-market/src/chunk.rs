@@ -1,5 +1,5 @@
 //! Chunk: up to `MAX_ROWS` bars stored as six independently encoded columns behind a fixed
-//! header, sealed by a CRC32C. Byte layout in FORMAT.md.
+//! header, sealed by a CRC32C. Byte layout in docs/formats.md, section 11.4.
 //!
 //! Invariants a decoded chunk satisfies (checked, since input is untrusted): rows in
 //! 1..=MAX_ROWS; timestamps strictly ascending and equal to the header's first/last ts at

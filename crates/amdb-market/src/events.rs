@@ -283,7 +283,7 @@ impl Market {
     /// numbers are unique across crashes and restarts.
     fn allocate_seqs(&self, n: u64) -> Result<u64> {
         let ks = self.keyspaces().expect("checked writable");
-        let mut lease = self.event_seq.lock();
+        let mut lease = self.event_seq().lock();
         if lease.end - lease.next < n {
             let start = match self.db().get(&ks.meta, keys::EVENT_SEQ_LEASE)? {
                 Some(v) => u64::from_le_bytes(
@@ -312,6 +312,12 @@ impl Market {
     /// Events of `table` matching `q`, oldest first (by time, then sequence).
     pub fn events(&self, table: &str, q: &EventQuery) -> Result<Vec<Event>> {
         validate_table(table)?;
+        // A NUL would let one name's index prefix match another's keys.
+        for (what, name) in [("agent", &q.agent), ("symbol", &q.symbol)] {
+            if let Some(n) = name {
+                validate_name(what, n)?;
+            }
+        }
         let Some(ks) = self.keyspaces() else {
             return Ok(Vec::new());
         };

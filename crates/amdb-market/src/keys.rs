@@ -73,6 +73,17 @@ pub fn chunk_key(series: u32, first_ts: i64, chunk_id: u64) -> [u8; 20] {
     k
 }
 
+/// (first_ts, chunk_id) of a chunk key; `None` unless it is 20 bytes.
+pub fn parse_chunk_key(k: &[u8]) -> Option<(i64, u64)> {
+    if k.len() != 20 {
+        return None;
+    }
+    Some((
+        ts_from_bytes(k[4..12].try_into().ok()?),
+        u64::from_be_bytes(k[12..20].try_into().ok()?),
+    ))
+}
+
 /// Symbols name series in keys, so they must be non-empty, without NUL, and short.
 pub fn validate_symbol(symbol: &str) -> Result<(), String> {
     if symbol.is_empty() || symbol.len() > 256 || symbol.contains('\0') {

@@ -1,5 +1,6 @@
-//! Resampling to a coarser timeframe with pandas' semantics (`df.resample("1h").agg(...)`
-//! with the default left-closed, left-labelled, epoch-aligned buckets): open = first,
+//! Resampling to a coarser timeframe with pandas' semantics (`df.resample("1h",
+//! origin="epoch").agg(...)`: left-closed, left-labelled buckets aligned to the Unix epoch,
+//! which for widths that divide a day are pandas' default buckets too): open = first,
 //! high = max, low = min, close = last, volume = sum.
 //!
 //! No look-ahead: the bar labelled `t` is built only from source bars in `[t, t + width)`,

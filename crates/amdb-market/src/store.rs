@@ -131,7 +131,8 @@ pub struct SeriesInfo {
 }
 
 /// Which old versions `prune` keeps. A version is kept when any given rule keeps it; the
-/// latest version is always kept.
+/// latest version is always kept; with no rule at all, nothing is deleted but unreferenced
+/// chunks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PrunePolicy {
     /// Keep the newest N versions.
@@ -169,21 +170,51 @@ pub struct Market {
     db: Db,
     ks: Option<Keyspaces>,
     opts: MarketOptions,
+    shared: Arc<Shared>,
+}
+
+/// The locks and caches that keep writers of one database consistent. Every `Market` over
+/// the same directory in this process uses the same `Shared` (the engine's LOCK file keeps
+/// other processes from writing), so two `Market`s built from clones of one `Db` cannot
+/// both hand out a series id or sequence number, or both publish the same version.
+#[derive(Default)]
+struct Shared {
     series_ids: RwLock<HashMap<(String, Timeframe), u32>>,
     registry_lock: Mutex<()>,
     series_locks: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
-    pub(crate) event_seq: Mutex<crate::events::SeqLease>,
+    event_seq: Mutex<crate::events::SeqLease>,
+}
+
+impl Shared {
+    /// The state of the database in `dir`, shared with every live `Market` on it.
+    fn for_dir(dir: &std::path::Path) -> Arc<Shared> {
+        static REGISTRY: Mutex<Vec<(std::path::PathBuf, std::sync::Weak<Shared>)>> =
+            Mutex::new(Vec::new());
+        let key = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut reg = REGISTRY.lock();
+        reg.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(shared) = reg
+            .iter()
+            .find(|(p, _)| *p == key)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return shared;
+        }
+        let shared = Arc::new(Shared::default());
+        reg.push((key, Arc::downgrade(&shared)));
+        shared
+    }
 }
 
 impl Market {
     /// Market data in `db`. A writable database gets the market keyspaces created; a
     /// read-only one without them reads as empty.
     pub fn new(db: Db, opts: MarketOptions) -> Result<Market> {
-        if opts.chunk_rows == 0 || opts.chunk_rows > u32::MAX as usize {
+        if opts.chunk_rows == 0 || opts.chunk_rows > crate::chunk::MAX_ROWS as usize {
             return Err(Error::InvalidArgument(format!(
                 "chunk_rows {} must be between 1 and {}",
                 opts.chunk_rows,
-                u32::MAX
+                crate::chunk::MAX_ROWS
             )));
         }
         let ks = if db.is_read_only() {
@@ -220,14 +251,18 @@ impl Market {
                 events: db.open_keyspace(keys::EVENTS_KS, small)?,
             })
         };
+        // Read-only handles write nothing, so they need no shared write state (and their
+        // caches must not outlive what they can see).
+        let shared = if db.is_read_only() {
+            Arc::new(Shared::default())
+        } else {
+            Shared::for_dir(db.path())
+        };
         Ok(Market {
             db,
             ks,
             opts,
-            series_ids: RwLock::new(HashMap::new()),
-            registry_lock: Mutex::new(()),
-            series_locks: Mutex::new(HashMap::new()),
-            event_seq: Mutex::new(Default::default()),
+            shared,
         })
     }
 
@@ -248,6 +283,10 @@ impl Market {
         self.ks.as_ref()
     }
 
+    pub(crate) fn event_seq(&self) -> &Mutex<crate::events::SeqLease> {
+        &self.shared.event_seq
+    }
+
     pub(crate) fn write_options(&self) -> WriteOptions {
         WriteOptions {
             durability: self.opts.durability,
@@ -262,7 +301,7 @@ impl Market {
         tf: Timeframe,
         snap: Option<&Snapshot>,
     ) -> Result<Option<u32>> {
-        if let Some(id) = self.series_ids.read().get(&(symbol.to_string(), tf)) {
+        if let Some(id) = self.shared.series_ids.read().get(&(symbol.to_string(), tf)) {
             return Ok(Some(*id));
         }
         let Some(ks) = &self.ks else { return Ok(None) };
@@ -279,7 +318,10 @@ impl Market {
                 "not 4 bytes",
             )
         })?;
-        self.series_ids.write().insert((symbol.to_string(), tf), id);
+        self.shared
+            .series_ids
+            .write()
+            .insert((symbol.to_string(), tf), id);
         Ok(Some(id))
     }
 
@@ -290,7 +332,7 @@ impl Market {
             return Ok(id);
         }
         let ks = self.writable_ks()?;
-        let _guard = self.registry_lock.lock();
+        let _guard = self.shared.registry_lock.lock();
         if let Some(id) = self.lookup_series(symbol, tf, None)? {
             return Ok(id);
         }
@@ -303,7 +345,8 @@ impl Market {
         batch.put(&ks.series, series_key(symbol, tf), next.to_le_bytes());
         batch.put(&ks.meta, keys::NEXT_SERIES_ID, (next + 1).to_le_bytes());
         self.db.write_opt(&batch, &self.write_options())?;
-        self.series_ids
+        self.shared
+            .series_ids
             .write()
             .insert((symbol.to_string(), tf), next);
         Ok(next)
@@ -317,7 +360,12 @@ impl Market {
     }
 
     fn series_lock(&self, id: u32) -> Arc<Mutex<()>> {
-        self.series_locks.lock().entry(id).or_default().clone()
+        self.shared
+            .series_locks
+            .lock()
+            .entry(id)
+            .or_default()
+            .clone()
     }
 
     fn no_such_series(symbol: &str, tf: Timeframe) -> Error {
@@ -382,20 +430,37 @@ impl Market {
                     }
                 }
             }
-            AsOf::Time(t) => {
-                let all = self.all_versions(id, Some(snap))?;
-                match all.into_iter().rev().find(|v| v.created_ns <= t) {
-                    Some(v) => Some(v),
-                    None => {
-                        return Err(Error::InvalidArgument(format!(
-                            "series {symbol} {tf} has no version written at or before {}",
-                            crate::time::format_time(t)
-                        )))
-                    }
+            AsOf::Time(t) => match self.newest_version_at(id, t, snap)? {
+                Some(v) => Some(v),
+                None => {
+                    return Err(Error::InvalidArgument(format!(
+                        "series {symbol} {tf} has no version written at or before {}",
+                        crate::time::format_time(t)
+                    )))
                 }
-            }
+            },
         };
         found.ok_or_else(|| Self::no_such_series(symbol, tf))
+    }
+
+    /// The newest version created at or before `t`: versions are walked newest first, and
+    /// `created_ns` never decreases with the version number.
+    fn newest_version_at(&self, id: u32, t: i64, snap: &Snapshot) -> Result<Option<VersionRecord>> {
+        let ks = self.ks.as_ref().expect("series exist only with keyspaces");
+        let ro = ReadOptions::new()
+            .snapshot(snap)
+            .prefix(&version_prefix(id));
+        let mut it = self.db.iter(&ks.versions, &ro)?;
+        it.seek_to_last();
+        while it.valid() {
+            let v = VersionRecord::decode(it.value())?;
+            if v.created_ns <= t {
+                return Ok(Some(v));
+            }
+            it.prev();
+        }
+        it.status()?;
+        Ok(None)
     }
 
     /// Every stored version of the series, oldest first.
@@ -570,7 +635,8 @@ impl Market {
                 rows: r.len() as u32,
             };
             next_chunk_id += 1;
-            if batch.size_bytes() + enc.len() > MAX_CHUNK_BATCH_BYTES && !batch.is_empty() {
+            let limit = MAX_CHUNK_BATCH_BYTES.min(self.db.options().max_batch_bytes / 2);
+            if batch.size_bytes() + enc.len() > limit && !batch.is_empty() {
                 // Unpublished chunks: harmless if a crash follows (prune removes orphans).
                 self.db.write_opt(&batch, &wo)?;
                 batch.clear();
@@ -696,6 +762,10 @@ impl Market {
 
     /// Deletes old versions per `policy` and the chunks only they listed, plus chunks of the
     /// series that no version lists (left by a crash during a large write).
+    ///
+    /// Deletes go in bounded batches, version records first: a chunk is never gone while a
+    /// record listing it remains, and a crash in between leaves only unreferenced chunks,
+    /// which the next prune removes.
     pub fn prune(&self, symbol: &str, tf: Timeframe, policy: PrunePolicy) -> Result<PruneReport> {
         let ks = self.writable_ks()?.clone();
         let id = self
@@ -707,39 +777,37 @@ impl Market {
         let n = all.len();
         let keep = |i: usize, v: &VersionRecord| {
             i + 1 == n
-                || policy.keep_last.is_some_and(|k| i + k >= n)
+                || policy.keep_last.is_some_and(|k| i >= n.saturating_sub(k))
                 || policy.keep_newer_than.is_some_and(|t| v.created_ns >= t)
                 || (policy.keep_last.is_none() && policy.keep_newer_than.is_none())
         };
+        // Chunks are identified by their whole key: after a crash mid-write, a later write
+        // may reuse a chunk id under another first timestamp.
         let mut referenced = HashSet::new();
         let mut report = PruneReport::default();
-        let mut batch = WriteBatch::new();
+        let mut batch = BoundedBatch::new(&self.db, self.write_options());
         for (i, v) in all.iter().enumerate() {
             if keep(i, v) {
                 report.versions_kept += 1;
-                referenced.extend(v.chunks.iter().map(|c| c.id));
+                referenced.extend(v.chunks.iter().map(|c| (c.first_ts, c.id)));
             } else {
                 report.versions_deleted += 1;
-                batch.delete(&ks.versions, version_key(id, v.version));
+                batch.delete(&ks.versions, &version_key(id, v.version))?;
             }
         }
-        // Sweep the series' chunk keys: anything not listed by a kept version goes.
+        drop(all);
+        batch.commit()?;
         let ro = ReadOptions::new().prefix(&id.to_be_bytes());
         for entry in self.db.iter(&ks.chunks, &ro)?.forward() {
             let (k, _) = entry?;
-            let chunk_id = u64::from_be_bytes(
-                k[12..20]
-                    .try_into()
-                    .map_err(|_| Error::corrupt("chunk key", format!("{} bytes", k.len())))?,
-            );
-            if !referenced.contains(&chunk_id) {
-                batch.delete(&ks.chunks, &k);
+            let (first_ts, chunk_id) = keys::parse_chunk_key(&k)
+                .ok_or_else(|| Error::corrupt("chunk key", format!("{} bytes", k.len())))?;
+            if !referenced.contains(&(first_ts, chunk_id)) {
+                batch.delete(&ks.chunks, &k)?;
                 report.chunks_deleted += 1;
             }
         }
-        if !batch.is_empty() {
-            self.db.write_opt(&batch, &self.write_options())?;
-        }
+        batch.commit()?;
         Ok(report)
     }
 
@@ -752,12 +820,14 @@ impl Market {
             let part = part?;
             for &t in &part.ts {
                 if let Some(p) = prev {
-                    let step = t - p;
-                    if step > tf.nanos() {
+                    // In i128: bars centuries apart must not overflow.
+                    let step = i128::from(t) - i128::from(p);
+                    let width = i128::from(tf.nanos());
+                    if step > width {
                         gaps.push(Gap {
-                            from: p + tf.nanos(),
+                            from: p.saturating_add(tf.nanos()),
                             to: t,
-                            missing: ((step - 1) / tf.nanos()) as u64,
+                            missing: ((step - 1) / width) as u64,
                         });
                     }
                 }
@@ -914,7 +984,8 @@ fn trim(bars: &mut Bars, q: &Query) {
     let hi = match q.to {
         Some(to) => bars.ts.partition_point(|&t| t < to),
         None => bars.len(),
-    };
+    }
+    .max(lo); // an empty range (from >= to) keeps nothing rather than panicking
     if lo == 0 && hi == bars.len() {
         return;
     }
@@ -968,4 +1039,40 @@ pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// A write batch that commits itself whenever it grows past a few MiB, for maintenance work
+/// that may touch more keys than one batch may hold.
+struct BoundedBatch<'a> {
+    db: &'a Db,
+    opts: WriteOptions,
+    batch: WriteBatch,
+}
+
+impl<'a> BoundedBatch<'a> {
+    const LIMIT: usize = 4 << 20;
+
+    fn new(db: &'a Db, opts: WriteOptions) -> Self {
+        BoundedBatch {
+            db,
+            opts,
+            batch: WriteBatch::new(),
+        }
+    }
+
+    fn delete(&mut self, ks: &Keyspace, key: &[u8]) -> Result<()> {
+        self.batch.delete(ks, key);
+        if self.batch.size_bytes() >= Self::LIMIT {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if !self.batch.is_empty() {
+            self.db.write_opt(&self.batch, &self.opts)?;
+            self.batch.clear();
+        }
+        Ok(())
+    }
 }

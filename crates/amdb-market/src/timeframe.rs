@@ -13,7 +13,9 @@ const UNITS: [(&str, i64); 5] = [
 ];
 
 /// A bucket width in nanoseconds. Buckets are aligned to the Unix epoch (so daily bars open
-/// at 00:00 UTC and 4h bars at 00:00, 04:00, ...), as pandas' `resample` does by default.
+/// at 00:00 UTC and 4h bars at 00:00, 04:00, ...): pandas' `resample(origin="epoch")`. For
+/// widths that divide a day this equals pandas' default (`origin="start_day"`); weekly and
+/// multi-day widths differ (a `1w` bucket opens on a Thursday, the epoch's weekday).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timeframe {
     nanos: i64,
@@ -45,7 +47,8 @@ impl Timeframe {
 
     /// The open time of the bucket containing `ts`.
     pub fn bucket_start(self, ts: i64) -> i64 {
-        ts - ts.rem_euclid(self.nanos)
+        // Saturates for the few buckets that would start before i64::MIN.
+        ts.saturating_sub(ts.rem_euclid(self.nanos))
     }
 
     /// True when `ts` is a bucket open time of this timeframe.

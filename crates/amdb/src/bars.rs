@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use amdb_market::time::format_time;
-use amdb_market::{AsOf, Market, PrunePolicy, Query, Timeframe};
+use amdb_market::{AsOf, BarStream, PrunePolicy, Query, Timeframe};
 use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
@@ -53,8 +53,9 @@ impl SeriesArgs {
 pub struct ReadArgs {
     #[command(flatten)]
     pub series: SeriesArgs,
-    /// Read an older version: a version number (see `amdb bars versions`) or a time (the
-    /// newest version written at or before it).
+    /// Read an older version: a version number (`3` or `v3`; see `amdb bars versions`) or a
+    /// time (the newest version written at or before it; 8+ digit numbers such as 20240102
+    /// are times).
     #[arg(long, value_parser = parse_as_of, value_name = "VERSION|TIME")]
     pub as_of: Option<AsOf>,
     /// Output format.
@@ -156,31 +157,30 @@ fn read(g: &GlobalArgs, a: ReadArgs) -> CliResult {
     let market = readable(g)?;
     let (symbol, tf) = a.series.series();
     let q = query(&a.series, a.as_of)?;
-    let mut sink = Sink::open(a.format, a.output.as_deref())?;
+    // Resolve the series and version before creating the output file, so a typo does not
+    // truncate an existing file.
     match a.tail {
         Some(n) => {
             let bars = market.read(symbol, tf, &q)?;
             let start = bars.len().saturating_sub(n);
+            let mut sink = Sink::open(a.format, a.output.as_deref())?;
             sink.write(&bars.slice(start..bars.len()))?;
+            sink.finish()?;
         }
         None => {
-            stream_to(&market, symbol, tf, &q, &mut sink)?;
+            let stream = market.stream(symbol, tf, &q)?;
+            let mut sink = Sink::open(a.format, a.output.as_deref())?;
+            stream_to(stream, &mut sink)?;
+            sink.finish()?;
         }
     }
-    sink.finish()?;
     Ok(())
 }
 
-/// Streams a series into a sink chunk by chunk.
-pub fn stream_to(
-    market: &Market,
-    symbol: &str,
-    tf: Timeframe,
-    q: &Query,
-    sink: &mut Sink,
-) -> CliResult<u64> {
+/// Writes a series stream into a sink chunk by chunk.
+pub fn stream_to(stream: BarStream, sink: &mut Sink) -> CliResult<u64> {
     let mut rows = 0;
-    for part in market.stream(symbol, tf, q)? {
+    for part in stream {
         let part = part?;
         rows += part.len() as u64;
         sink.write(&part)?;

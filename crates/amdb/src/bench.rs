@@ -54,24 +54,9 @@ fn run_market(a: MarketBenchArgs) -> CliResult {
             ),
         )?;
     }
-    let mut write_err: Option<CliError> = None;
-    market::run(&cfg, &mut |r| {
-        if write_err.is_some() {
-            return;
-        }
-        let line = if a.json {
-            serde_json::to_string(r).expect("results serialize")
-        } else {
-            market::format_human(r)
-        };
-        if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
-            write_err = Some(stdout_err(e));
-        }
-    })?;
-    match write_err {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    let mut printer = Printer::new(out, a.json);
+    market::run(&cfg, &mut |r| printer.line(r, market::format_human))?;
+    printer.finish()
 }
 
 fn run_engine(a: EngineArgs) -> CliResult {
@@ -116,24 +101,9 @@ fn run_engine(a: EngineArgs) -> CliResult {
             ),
         )?;
     }
-    let mut write_err: Option<CliError> = None;
-    engine::run(&cfg, |r| {
-        if write_err.is_some() {
-            return;
-        }
-        let line = if a.json {
-            serde_json::to_string(r).expect("results serialize")
-        } else {
-            engine::format_human(r)
-        };
-        if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
-            write_err = Some(stdout_err(e));
-        }
-    })?;
-    match write_err {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    let mut printer = Printer::new(out, a.json);
+    engine::run(&cfg, |r| printer.line(r, engine::format_human))?;
+    printer.finish()
 }
 
 fn note(cfg: &EngineConfig, s: Step) -> String {
@@ -142,5 +112,41 @@ fn note(cfg: &EngineConfig, s: Step) -> String {
         format!(" ({ops} ops)")
     } else {
         String::new()
+    }
+}
+
+/// Prints each result as it arrives (a JSON line or the suite's human line), remembering the
+/// first failed write to stdout instead of stopping the suite mid-case.
+struct Printer<W: Write> {
+    out: W,
+    json: bool,
+    err: Option<CliError>,
+}
+
+impl<W: Write> Printer<W> {
+    fn new(out: W, json: bool) -> Self {
+        Printer {
+            out,
+            json,
+            err: None,
+        }
+    }
+
+    fn line<R: serde::Serialize>(&mut self, r: &R, human: impl Fn(&R) -> String) {
+        if self.err.is_some() {
+            return;
+        }
+        let line = if self.json {
+            serde_json::to_string(r).expect("results serialize")
+        } else {
+            human(r)
+        };
+        if let Err(e) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
+            self.err = Some(stdout_err(e));
+        }
+    }
+
+    fn finish(self) -> CliResult {
+        self.err.map_or(Ok(()), Err)
     }
 }

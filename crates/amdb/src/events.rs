@@ -87,6 +87,11 @@ pub fn run(g: &GlobalArgs, args: EventsArgs) -> CliResult {
                 }
                 None => Value::Object(fields(&field)?),
             };
+            if agent.is_empty() {
+                return Err(CliError::new(
+                    "--agent must not be empty (events are listed by agent)",
+                ));
+            }
             let market = writable(g)?;
             let ts = ts.unwrap_or_else(now_ns);
             let seq = market.put_event(&table, ts, &agent, &symbol, &payload)?;
@@ -125,7 +130,11 @@ pub fn run(g: &GlobalArgs, args: EventsArgs) -> CliResult {
                 )?;
             }
             for e in &events {
-                let payload = e.payload_json()?;
+                // A payload JSON cannot express (e.g. integer map keys) is shown as hex.
+                let payload = e.payload_json().unwrap_or_else(|_| {
+                    let hex: String = e.payload.iter().map(|b| format!("{b:02x}")).collect();
+                    serde_json::json!({ "msgpack_hex": hex })
+                });
                 let line = if table_format {
                     format!(
                         "{:<32} {:>10} {:<16} {:<12} {payload}",
@@ -158,9 +167,10 @@ fn fields(pairs: &[String]) -> CliResult<Map<String, Value>> {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             "null" => Value::Null,
+            // Numbers only when they read back as written: `007` or `1e3` stay text.
             _ => match (v.parse::<i64>(), v.parse::<f64>()) {
-                (Ok(i), _) => Value::from(i),
-                (_, Ok(f)) if f.is_finite() => Value::from(f),
+                (Ok(i), _) if i.to_string() == v => Value::from(i),
+                (_, Ok(f)) if f.is_finite() && f.to_string() == v => Value::from(f),
                 _ => Value::String(v.to_string()),
             },
         };

@@ -98,8 +98,9 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> CliResult {
                 .dir
                 .join(series_file_name(symbol, *tf, a.format.extension())),
         };
+        let stream = market.stream(symbol, *tf, &q)?;
         let mut sink = Sink::open(a.format, Some(&path))?;
-        stream_to(&market, symbol, *tf, &q, &mut sink)?;
+        stream_to(stream, &mut sink)?;
         let rows = sink.finish()?;
         total += rows;
         pb.inc(1);

@@ -91,8 +91,14 @@ pub fn gen_bars(market: &Market, a: &GenBarsArgs, show_progress: bool) -> CliRes
     if a.symbols == 0 || a.symbols > 100_000 {
         return Err(CliError::new("--symbols must be between 1 and 100000"));
     }
+    if !(a.years > 0.0 && a.years <= 1000.0) {
+        return Err(CliError::new(format!(
+            "--years {} must be more than 0 and at most 1000",
+            a.years
+        )));
+    }
     let per = bars_for_years(a.timeframe, a.years);
-    if per == 0 || !a.years.is_finite() {
+    if per == 0 || per.checked_mul(a.symbols).is_none_or(|n| n > 1 << 40) {
         return Err(CliError::new(format!(
             "--years {} gives no {} bars",
             a.years, a.timeframe

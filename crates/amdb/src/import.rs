@@ -89,9 +89,22 @@ pub fn run(g: &GlobalArgs, args: ImportArgs) -> CliResult {
     let market = writable(g)?;
     let t0 = Instant::now();
     let mut total_rows = 0u64;
-    for file in &a.files {
+    for (done, file) in a.files.iter().enumerate() {
         let started = Instant::now();
-        let bars = read_file(file, &a, &columns, delimiter)?;
+        // Each file is one atomic write: say what did and did not happen.
+        let nothing_written = |e: CliError| {
+            let earlier = if done > 0 {
+                format!(" ({done} earlier files were imported)")
+            } else {
+                String::new()
+            };
+            CliError::new(format!(
+                "{}; nothing from {} was written{earlier}",
+                e.message,
+                file.display()
+            ))
+        };
+        let bars = read_file(file, &a, &columns, delimiter).map_err(nothing_written)?;
         let (name_symbol, name_tf) = series_from_file_name(file);
         let symbol = a.symbol.clone().or(name_symbol).ok_or_else(|| {
             CliError::new(format!(
@@ -111,7 +124,7 @@ pub fn run(g: &GlobalArgs, args: ImportArgs) -> CliResult {
         let rows = bars.len();
         let report = market
             .write(&symbol, tf, bars)
-            .map_err(|e| CliError::new(format!("{}: {e}", file.display())))?;
+            .map_err(|e| nothing_written(CliError::new(format!("{}: {e}", file.display()))))?;
         total_rows += rows as u64;
         let elapsed = started.elapsed();
         println!(
@@ -248,7 +261,10 @@ pub fn infer_timeframe(bars: &Bars) -> Option<Timeframe> {
     let mut ts = bars.ts.clone();
     ts.sort_unstable();
     ts.dedup();
-    let mut steps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut steps: Vec<i64> = ts
+        .windows(2)
+        .filter_map(|w| w[1].checked_sub(w[0]))
+        .collect();
     if steps.is_empty() {
         return None;
     }

@@ -46,7 +46,7 @@ fn mismatch(what: &str, i: u64, detail: &str) -> CliError {
     ))
 }
 
-fn durability_name(d: Durability) -> String {
+pub fn durability_name(d: Durability) -> String {
     match d {
         Durability::Sync => "sync".into(),
         Durability::Buffered => "buffered".into(),

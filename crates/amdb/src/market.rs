@@ -48,11 +48,15 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     parse_time_arg(s)
 }
 
-/// `--as-of`: a version number (`7` or `v7`) or a time (anything `--from` accepts that is
-/// not a plain small integer).
+/// `--as-of`: a version number (`7`, or `v7` for any number) or a time (anything `--from`
+/// accepts; a plain integer of 8 or more digits is a time, e.g. `20240102`).
 pub fn parse_as_of(s: &str) -> Result<AsOf, String> {
-    let digits = s.strip_prefix('v').unwrap_or(s);
-    if !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+    let (digits, explicit) = match s.strip_prefix('v') {
+        Some(d) => (d, true),
+        None => (s, false),
+    };
+    let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if plain && (explicit || digits.len() < 8) {
         return digits
             .parse()
             .map(AsOf::Version)
@@ -63,20 +67,39 @@ pub fn parse_as_of(s: &str) -> Result<AsOf, String> {
         .map_err(|e| format!("{e} (or give a version number such as 3)"))
 }
 
-/// File name of a series export: `SYMBOL_TF.ext`, with characters that are awkward in file
-/// names (`/`, `\`, `:`) replaced by `-`.
+/// File name of a series export: `SYMBOL_TF.ext`. Bytes of the symbol other than ASCII
+/// letters, digits, `-`, `_` and `.` are written `%XX`, so distinct symbols give distinct
+/// names and importing the file gives back the symbol (`BTC/USDT` gives `BTC%2FUSDT_15m.csv`).
 pub fn series_file_name(symbol: &str, tf: Timeframe, ext: &str) -> String {
-    let safe: String = symbol
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | ':') {
-                '-'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let mut safe = String::with_capacity(symbol.len());
+    for b in symbol.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            safe.push(b as char);
+        } else {
+            safe.push_str(&format!("%{b:02X}"));
+        }
+    }
     format!("{safe}_{tf}.{ext}")
+}
+
+/// Undoes the `%XX` escapes of [`series_file_name`]; text that is not a valid escape stays.
+fn unescape_symbol(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// Symbol and timeframe from a file named like an export (`BTC-USDT_15m.csv`), or the stem
@@ -87,10 +110,10 @@ pub fn series_from_file_name(path: &Path) -> (Option<String>, Option<Timeframe>)
     };
     if let Some((sym, tf)) = stem.rsplit_once('_') {
         if let Ok(tf) = tf.parse::<Timeframe>() {
-            return (Some(sym.to_string()), Some(tf));
+            return (Some(unescape_symbol(sym)), Some(tf));
         }
     }
-    (Some(stem.to_string()), None)
+    (Some(unescape_symbol(stem)), None)
 }
 
 #[cfg(test)]
@@ -101,17 +124,27 @@ mod tests {
     fn as_of_is_a_version_or_a_time() {
         assert_eq!(parse_as_of("3"), Ok(AsOf::Version(3)));
         assert_eq!(parse_as_of("v12"), Ok(AsOf::Version(12)));
+        assert_eq!(parse_as_of("v20240102"), Ok(AsOf::Version(20240102)));
+        assert!(matches!(parse_as_of("20240102"), Ok(AsOf::Time(_))));
         assert!(matches!(parse_as_of("2024-01-01"), Ok(AsOf::Time(_))));
         assert!(parse_as_of("yesterday").is_err());
     }
 
     #[test]
     fn file_names_round_trip() {
-        let name = series_file_name("BTC/USDT", Timeframe::M15, "csv");
-        assert_eq!(name, "BTC-USDT_15m.csv");
+        for symbol in [
+            "BTC/USDT", "BTC-USDT", "BTC:USDT", "a%b", "\u{c4}_x", "100%",
+        ] {
+            let name = series_file_name(symbol, Timeframe::M15, "csv");
+            assert_eq!(
+                series_from_file_name(Path::new(&name)),
+                (Some(symbol.into()), Some(Timeframe::M15)),
+                "{name}"
+            );
+        }
         assert_eq!(
-            series_from_file_name(Path::new(&name)),
-            (Some("BTC-USDT".into()), Some(Timeframe::M15))
+            series_file_name("BTC/USDT", Timeframe::M15, "csv"),
+            "BTC%2FUSDT_15m.csv"
         );
         assert_eq!(
             series_from_file_name(Path::new("x/AAPL.csv")),

@@ -30,13 +30,16 @@ pub struct ResampleArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Only the last N resampled bars.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "store")]
     pub tail: Option<usize>,
 }
 
 pub fn run(g: &GlobalArgs, a: ResampleArgs) -> CliResult {
     let (symbol, from_tf) = a.series.series();
-    let q = query(&a.series, None)?;
+    let mut q = query(&a.series, None)?;
+    // Read from the start of the first target bucket, so it is not built from part of its
+    // bars (and, with --store, does not overwrite a whole bar with a partial one).
+    q.from = q.from.map(|f| a.to_timeframe.bucket_start(f));
     let bars = if a.store {
         let market = writable(g)?;
         let src = market.read(symbol, from_tf, &q)?;

@@ -167,7 +167,9 @@ fn a_bad_row_names_file_and_line_and_writes_nothing() {
         "15m",
     ]);
     assert!(
-        err.contains("ABC_15m_bad.csv:3:") && err.contains("volume"),
+        err.contains("ABC_15m_bad.csv:3:")
+            && err.contains("volume")
+            && err.contains("nothing from"),
         "{err}"
     );
     let versions = e.ok(&["bars", "versions", "ABC", "15m", "--json"]);
@@ -315,9 +317,9 @@ fn events_put_and_list() {
 }
 
 #[test]
-fn demo_runs_small() {
+fn demo_runs_small_and_reruns() {
     let e = Env::new();
-    let out = e.ok(&[
+    let args = [
         "demo",
         "--symbols",
         "3",
@@ -327,7 +329,9 @@ fn demo_runs_small() {
         "4",
         "--signals",
         "10",
-    ]);
+    ];
+    e.ok(&args);
+    let out = e.ok(&args);
     for needle in [
         "read one",
         "identical to what was written",
@@ -386,4 +390,86 @@ fn bench_market_json_lines() {
         .find(|r| r["case"] == "rss_1m" && r["system"] == "amdb")
         .unwrap();
     assert!(rss["rss_bytes"].as_u64().unwrap() > 1 << 20, "{rss}");
+}
+
+#[test]
+fn symbols_with_slashes_export_and_import_under_their_own_names() {
+    let e = Env::new();
+    for sym in ["BTC/USDT", "BTC-USDT"] {
+        let f = e.file("in.csv", CSV);
+        e.ok(&[
+            "import",
+            "bars",
+            s(&f),
+            "--symbol",
+            sym,
+            "--timeframe",
+            "15m",
+        ]);
+    }
+    let dir = e.path("out");
+    e.ok(&["export", "--all", "--dir", s(&dir)]);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["BTC%2FUSDT_15m.csv", "BTC-USDT_15m.csv"]);
+    let out = e.ok_in(
+        "db2",
+        &["import", "bars", s(&dir.join("BTC%2FUSDT_15m.csv"))],
+    );
+    assert!(out.contains("into BTC/USDT 15m"), "{out}");
+    // A failed export of a missing series leaves an existing file alone.
+    let keep = e.file("keep.csv", "precious\n");
+    let out = e.run_in("db", &["export", "NOPE", "15m", "-o", s(&keep)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "precious\n");
+}
+
+#[test]
+fn resample_from_mid_bucket_uses_the_whole_bucket() {
+    let e = Env::new();
+    let f = e.file("ABC_15m.csv", CSV);
+    e.ok(&["import", "bars", s(&f)]);
+    let out = e.ok(&[
+        "resample",
+        "ABC",
+        "15m",
+        "1h",
+        "--from",
+        "2024-01-01T00:30:00Z",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        out.lines().nth(1),
+        Some("2024-01-01T00:00:00Z,1,4,0.5,3.5,60"),
+        "{out}"
+    );
+}
+
+#[test]
+fn event_fields_keep_text_that_only_looks_numeric() {
+    let e = Env::new();
+    e.ok(&[
+        "events",
+        "put",
+        "orders",
+        "--agent",
+        "a",
+        "--field",
+        "order_id=007",
+        "--field",
+        "qty=3",
+        "--field",
+        "px=1.5",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(e.ok(&["events", "list", "orders"]).trim()).unwrap();
+    assert_eq!(v["payload"]["order_id"], "007");
+    assert_eq!(v["payload"]["qty"], 3);
+    assert_eq!(v["payload"]["px"], 1.5);
+    let err = e.fails(&["events", "put", "orders", "--agent", "", "--field", "x=1"]);
+    assert!(err.contains("--agent"), "{err}");
 }

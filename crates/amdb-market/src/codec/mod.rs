@@ -1,4 +1,4 @@
-//! Column codecs of the chunk format (see FORMAT.md) and the error every decoder returns.
+//! Column codecs of the chunk format (docs/formats.md, section 11.4) and the error every decoder returns.
 //!
 //! Each column codec is a pair of free functions: the encoder appends to a `Vec<u8>` and
 //! never fails; the decoder reads untrusted bytes, never panics, writes exactly

@@ -509,24 +509,30 @@ pub(crate) fn push_f64(v: f64, buf: &mut Vec<u8>, fb: &mut ryu::Buffer) {
             }
             let mut ib = itoa::Buffer::new();
             buf.extend_from_slice(ib.format(k / scale).as_bytes());
-            let mut frac = k % scale;
-            if frac != 0 {
-                let mut d = [b'0'; 8];
-                for k in (0..digits).rev() {
-                    d[k] += (frac % 10) as u8;
-                    frac /= 10;
-                }
-                let mut len = digits;
-                while d[len - 1] == b'0' {
-                    len -= 1;
-                }
-                buf.push(b'.');
-                buf.extend_from_slice(&d[..len]);
-            }
+            push_fraction(k % scale, digits, buf);
             return;
         }
     }
     buf.extend_from_slice(fb.format(v).as_bytes());
+}
+
+/// Appends `.` and the `digits`-digit fraction `frac` (zero-padded on the left) without
+/// trailing zeros; nothing when `frac` is 0. `digits` is at most 9.
+fn push_fraction(mut frac: u64, digits: usize, buf: &mut Vec<u8>) {
+    if frac == 0 {
+        return;
+    }
+    let mut d = [b'0'; 9];
+    for k in (0..digits).rev() {
+        d[k] += (frac % 10) as u8;
+        frac /= 10;
+    }
+    let mut len = digits;
+    while d[len - 1] == b'0' {
+        len -= 1;
+    }
+    buf.push(b'.');
+    buf.extend_from_slice(&d[..len]);
 }
 
 /// `ns` in units of `per` nanoseconds, with an exact decimal fraction when not whole.
@@ -536,20 +542,7 @@ fn push_epoch(ns: i64, per: u64, frac_digits: usize, buf: &mut Vec<u8>, ib: &mut
         buf.push(b'-');
     }
     buf.extend_from_slice(ib.format(abs / per).as_bytes());
-    let mut frac = abs % per;
-    if frac != 0 {
-        let mut digits = [b'0'; 9];
-        for k in (0..frac_digits).rev() {
-            digits[k] += (frac % 10) as u8;
-            frac /= 10;
-        }
-        let mut len = frac_digits;
-        while digits[len - 1] == b'0' {
-            len -= 1;
-        }
-        buf.push(b'.');
-        buf.extend_from_slice(&digits[..len]);
-    }
+    push_fraction(abs % per, frac_digits, buf);
 }
 
 #[cfg(test)]

@@ -99,39 +99,42 @@ impl<'a> Fast<'a> {
         Some(s)
     }
 
-    fn be(&mut self, n: usize) -> Option<u64> {
-        Some(
-            self.take(n)?
-                .iter()
-                .fold(0u64, |a, &b| (a << 8) | u64::from(b)),
-        )
+    fn be16(&mut self) -> Option<usize> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?) as usize)
     }
 
-    fn str(&mut self) -> Option<&'a str> {
+    fn be32(&mut self) -> Option<usize> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?) as usize)
+    }
+
+    /// The bytes of a string (not yet checked to be UTF-8).
+    fn str_bytes(&mut self) -> Option<&'a [u8]> {
         let m = self.byte()?;
         let n = match m {
             0xa0..=0xbf => usize::from(m & 0x1f),
-            STR8 => self.be(1)? as usize,
-            STR16 => self.be(2)? as usize,
-            STR32 => self.be(4)? as usize,
+            STR8 => usize::from(self.byte()?),
+            STR16 => self.be16()?,
+            STR32 => self.be32()?,
             _ => return None,
         };
-        std::str::from_utf8(self.take(n)?).ok()
+        self.take(n)
     }
 
     fn f64(&mut self) -> Option<f64> {
         if self.byte()? != F64 {
             return None;
         }
-        Some(f64::from_bits(self.be(8)?))
+        Some(f64::from_bits(u64::from_be_bytes(
+            self.take(8)?.try_into().ok()?,
+        )))
     }
 
     fn signals(mut self) -> Option<Vec<Signal>> {
         let m = self.byte()?;
         let n = match m {
             0x90..=0x9f => usize::from(m & 0x0f),
-            ARRAY16 => self.be(2)? as usize,
-            ARRAY32 => self.be(4)? as usize,
+            ARRAY16 => self.be16()?,
+            ARRAY32 => self.be32()?,
             _ => return None,
         };
         // Each record takes at least 30 bytes, so a forged count cannot over-allocate.
@@ -142,17 +145,20 @@ impl<'a> Fast<'a> {
             }
             let (mut side, mut strength, mut price, mut reason) = (None, None, None, None);
             for _ in 0..4 {
-                match self.str()? {
-                    "side" => {
-                        side = Some(match self.str()? {
-                            "buy" => Side::Buy,
-                            "sell" => Side::Sell,
+                // Keys are compared as bytes: only these four ASCII names are accepted.
+                match self.str_bytes()? {
+                    b"side" => {
+                        side = Some(match self.str_bytes()? {
+                            b"buy" => Side::Buy,
+                            b"sell" => Side::Sell,
                             _ => return None,
                         })
                     }
-                    "strength" => strength = Some(self.f64()?),
-                    "price" => price = Some(self.f64()?),
-                    "reason" => reason = Some(self.str()?.to_owned()),
+                    b"strength" => strength = Some(self.f64()?),
+                    b"price" => price = Some(self.f64()?),
+                    b"reason" => {
+                        reason = Some(std::str::from_utf8(self.str_bytes()?).ok()?.to_owned())
+                    }
                     _ => return None,
                 }
             }

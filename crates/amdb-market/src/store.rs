@@ -729,10 +729,8 @@ impl Market {
         if chunks.len() > 1 {
             ro = ro.fill_cache(false);
         }
-        let total: usize = chunks.iter().map(|c| c.rows as usize).sum();
-        let mut bars = zeroed_bars(total);
-        let mut parts = split_columns(&mut bars, chunks.iter().map(|c| c.rows as usize));
-        let fetch_and_decode = |(cols, c): (&mut ColsMut<'_>, &ChunkRef)| -> Result<()> {
+        let fetch_and_decode = |i: usize, cols: &mut ColsMut<'_>| -> Result<()> {
+            let c = &chunks[i];
             let value = self
                 .db
                 .get_opt(&ks.chunks, chunk_key(id, c.first_ts, c.id), &ro)?
@@ -744,18 +742,8 @@ impl Market {
                 })?;
             decode_checked(&value, c, cols)
         };
-        if chunks.len() < 2 {
-            parts
-                .iter_mut()
-                .zip(chunks)
-                .try_for_each(fetch_and_decode)?;
-        } else {
-            parts
-                .par_iter_mut()
-                .zip(chunks.par_iter())
-                .try_for_each(fetch_and_decode)?;
-        }
-        Ok(bars)
+        let sizes: Vec<usize> = chunks.iter().map(|c| c.rows as usize).collect();
+        fill_columns(&sizes, chunks.len() > 1, fetch_and_decode)
     }
 
     // ---- maintenance ----
@@ -963,6 +951,87 @@ fn decode_checked(value: &[u8], c: &ChunkRef, cols: &mut ColsMut<'_>) -> Result<
         ));
     }
     Ok(())
+}
+
+/// Builds columns of `sizes.iter().sum()` rows by calling `fill(i, part)` for each part `i`
+/// of `sizes[i]` rows, in parallel when asked. Each task zeroes its own part just before
+/// filling it (so the zeroing is spread over the cores and the part is in cache when the
+/// decoder writes it) instead of the caller zeroing everything up front.
+fn fill_columns<F>(sizes: &[usize], parallel: bool, fill: F) -> Result<Bars>
+where
+    F: Fn(usize, &mut ColsMut<'_>) -> Result<()> + Sync,
+{
+    use std::mem::MaybeUninit;
+    let total: usize = sizes.iter().sum();
+    let mut ts: Vec<i64> = Vec::with_capacity(total);
+    let mut f: [Vec<f64>; 5] = std::array::from_fn(|_| Vec::with_capacity(total));
+    {
+        let [open, high, low, close, volume] = &mut f;
+        let mut parts: Vec<_> = split_parts(&mut ts.spare_capacity_mut()[..total], sizes)
+            .into_iter()
+            .zip(split_parts(&mut open.spare_capacity_mut()[..total], sizes))
+            .zip(split_parts(&mut high.spare_capacity_mut()[..total], sizes))
+            .zip(split_parts(&mut low.spare_capacity_mut()[..total], sizes))
+            .zip(split_parts(&mut close.spare_capacity_mut()[..total], sizes))
+            .zip(split_parts(
+                &mut volume.spare_capacity_mut()[..total],
+                sizes,
+            ))
+            .enumerate()
+            .collect();
+        fn init<'a, T: Copy>(part: &'a mut [MaybeUninit<T>], zero: T) -> &'a mut [T] {
+            for x in part.iter_mut() {
+                x.write(zero);
+            }
+            // SAFETY: every element was just written, and MaybeUninit<T> has T's layout.
+            unsafe { &mut *(part as *mut [MaybeUninit<T>] as *mut [T]) }
+        }
+        let task = |(i, (((((ts, o), h), l), c), v)): &mut (usize, _)| -> Result<()> {
+            let mut cols = ColsMut {
+                ts: init(std::mem::take(ts), 0),
+                open: init(std::mem::take(o), 0.0),
+                high: init(std::mem::take(h), 0.0),
+                low: init(std::mem::take(l), 0.0),
+                close: init(std::mem::take(c), 0.0),
+                volume: init(std::mem::take(v), 0.0),
+            };
+            fill(*i, &mut cols)
+        };
+        if parallel {
+            parts.par_iter_mut().try_for_each(task)?;
+        } else {
+            parts.iter_mut().try_for_each(task)?;
+        }
+    }
+    // SAFETY: the tasks initialised every part, the parts cover the first `total` elements
+    // of each column, and all of them succeeded (an error returned above, leaving the
+    // columns empty).
+    unsafe {
+        ts.set_len(total);
+        for c in &mut f {
+            c.set_len(total);
+        }
+    }
+    let [open, high, low, close, volume] = f;
+    Ok(Bars {
+        ts,
+        open,
+        high,
+        low,
+        close,
+        volume,
+    })
+}
+
+/// Splits `s` into consecutive parts of `sizes` (which sum to at most its length).
+fn split_parts<'a, T>(mut s: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(sizes.len());
+    for &n in sizes {
+        let (head, rest) = std::mem::take(&mut s).split_at_mut(n);
+        out.push(head);
+        s = rest;
+    }
+    out
 }
 
 /// Columns of `n` zero rows. `vec![0; n]` asks the allocator for zeroed memory, which for

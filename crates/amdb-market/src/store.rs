@@ -979,7 +979,7 @@ where
             ))
             .enumerate()
             .collect();
-        fn init<'a, T: Copy>(part: &'a mut [MaybeUninit<T>], zero: T) -> &'a mut [T] {
+        fn init<T: Copy>(part: &mut [MaybeUninit<T>], zero: T) -> &mut [T] {
             for x in part.iter_mut() {
                 x.write(zero);
             }

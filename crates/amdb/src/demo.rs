@@ -69,7 +69,7 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> CliResult {
     let r = gen_bars(&market, &gen_args, true)?;
     let per = r.bars_per_symbol;
     println!(
-        "  load      {} bars ({} series x {}) in {:.2} s: {} bars/s",
+        "  gen+load  {} bars ({} series x {}) generated and stored in {:.2} s: {} bars/s",
         thousands(r.total_bars),
         a.symbols,
         thousands(per as u64),

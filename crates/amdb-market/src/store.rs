@@ -842,6 +842,18 @@ impl BarStream {
     pub fn rows_hint(&self) -> u64 {
         self.chunks.iter().map(|c| c.rows as u64).sum()
     }
+
+    /// The same stream as Arrow record batches (schema [`crate::io::arrow::bars_schema`]),
+    /// one per chunk.
+    pub fn record_batches(
+        self,
+    ) -> impl Iterator<Item = Result<arrow_array::RecordBatch>> + Send + 'static {
+        self.map(|part| {
+            let bars = part?;
+            crate::io::arrow::try_bars_to_record_batch(&bars)
+                .map_err(|e| Error::InvalidArgument(format!("arrow batch: {e}")))
+        })
+    }
 }
 
 impl Iterator for BarStream {

@@ -93,6 +93,21 @@ fn ranges_are_half_open_and_streams_equal_reads() {
     }
     assert!(parts >= 2);
     assert_eq!(streamed, got);
+    // The same stream as Arrow record batches.
+    let batches: Vec<_> = market
+        .stream("X", tf, &q)
+        .unwrap()
+        .record_batches()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(batches.len(), parts);
+    let mut from_arrow = Bars::new();
+    for b in &batches {
+        assert_eq!(b.schema(), amdb_market::io::arrow::bars_schema());
+        let part = amdb_market::io::arrow::record_batch_to_bars(b, &Default::default(), 0).unwrap();
+        from_arrow.extend_from(&part);
+    }
+    assert_eq!(from_arrow, got);
     let empty = Query {
         from: Some(200 * M1),
         ..Query::all()

@@ -231,17 +231,7 @@ impl RowParser {
         let num = |i: usize, name: &str| {
             parse_f64(get(i)).ok_or_else(|| format!("unparsable {name} {:?}", lossy(get(i))))
         };
-        let bar = Bar {
-            ts,
-            open: num(l.open, "open")?,
-            high: num(l.high, "high")?,
-            low: num(l.low, "low")?,
-            close: num(l.close, "close")?,
-            volume: match l.volume {
-                Some(v) => num(v, "volume")?,
-                None => 0.0,
-            },
-        };
+        let bar = l.bar(ts, num)?;
         check_bar(&bar)?;
         Ok(bar)
     }

@@ -111,6 +111,26 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The bar at time `ts` whose prices and volume `num(column, field)` reads; volume is 0
+    /// without a volume column.
+    pub fn bar<E>(
+        &self,
+        ts: i64,
+        mut num: impl FnMut(usize, &'static str) -> Result<f64, E>,
+    ) -> Result<Bar, E> {
+        Ok(Bar {
+            ts,
+            open: num(self.open, "open")?,
+            high: num(self.high, "high")?,
+            low: num(self.low, "low")?,
+            close: num(self.close, "close")?,
+            volume: match self.volume {
+                Some(v) => num(v, "volume")?,
+                None => 0.0,
+            },
+        })
+    }
+
     /// time, open, high, low, close, volume: what headerless files and our writers use.
     pub const PLAIN: Layout = Layout {
         time: TimeColumns::One(0),

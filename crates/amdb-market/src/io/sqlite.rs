@@ -9,7 +9,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{check_bar, detect_columns, ColumnMap, ImportError, TimeColumns};
-use crate::bar::{Bar, Bars};
+use crate::bar::Bars;
 use crate::time::{epoch_f64_to_nanos, parse_date_and_time_bytes, parse_time_bytes, TimeUnit};
 
 /// `name` as an SQL identifier: double-quoted with inner quotes doubled, so any table or
@@ -104,17 +104,7 @@ pub fn read_sqlite(
             let v = get(i)?;
             number_value(v).ok_or_else(|| at(format!("unparsable {field} {}", show(Some(v)))))
         };
-        let bar = Bar {
-            ts,
-            open: num(l.open, "open")?,
-            high: num(l.high, "high")?,
-            low: num(l.low, "low")?,
-            close: num(l.close, "close")?,
-            volume: match l.volume {
-                Some(v) => num(v, "volume")?,
-                None => 0.0,
-            },
-        };
+        let bar = l.bar(ts, num)?;
         check_bar(&bar).map_err(at)?;
         out.push(bar);
         row_no += 1;

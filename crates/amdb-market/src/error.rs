@@ -12,7 +12,7 @@ pub enum Error {
     Corrupt { what: String, detail: String },
 
     /// A row of a write was refused; nothing of that write was stored.
-    #[error("row {row} (ts {ts}): {problem}; nothing was written")]
+    #[error("row {row} (time {}): {problem}; nothing was written", crate::time::format_time(*.ts))]
     BadBar {
         row: usize,
         ts: i64,

@@ -761,29 +761,45 @@ impl Market {
             .ok_or_else(|| Self::no_such_series(symbol, tf))?;
         let lock = self.series_lock(id);
         let _guard = lock.lock();
-        let all = self.all_versions(id, None)?;
-        let n = all.len();
-        let keep = |i: usize, v: &VersionRecord| {
+        // Two passes over the records, so only the kept versions' chunk lists are held in
+        // memory: first their headers, to decide, then the records again to act.
+        let vro = ReadOptions::new().prefix(&version_prefix(id));
+        let mut headers = Vec::new();
+        for entry in self.db.iter(&ks.versions, &vro)?.forward() {
+            let (_, v) = entry?;
+            headers.push(VersionRecord::peek(&v)?);
+        }
+        let n = headers.len();
+        let keep = |i: usize, created_ns: i64| {
             i + 1 == n
                 || policy.keep_last.is_some_and(|k| i >= n.saturating_sub(k))
-                || policy.keep_newer_than.is_some_and(|t| v.created_ns >= t)
+                || policy.keep_newer_than.is_some_and(|t| created_ns >= t)
                 || (policy.keep_last.is_none() && policy.keep_newer_than.is_none())
         };
+        let kept: HashSet<u64> = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, created))| keep(*i, *created))
+            .map(|(_, (v, _))| *v)
+            .collect();
+        drop(headers);
         // Chunks are identified by their whole key: after a crash mid-write, a later write
         // may reuse a chunk id under another first timestamp.
         let mut referenced = HashSet::new();
         let mut report = PruneReport::default();
         let mut batch = BoundedBatch::new(&self.db, self.write_options());
-        for (i, v) in all.iter().enumerate() {
-            if keep(i, v) {
+        for entry in self.db.iter(&ks.versions, &vro)?.forward() {
+            let (_, v) = entry?;
+            let (version, _) = VersionRecord::peek(&v)?;
+            if kept.contains(&version) {
                 report.versions_kept += 1;
-                referenced.extend(v.chunks.iter().map(|c| (c.first_ts, c.id)));
+                let rec = VersionRecord::decode(&v)?;
+                referenced.extend(rec.chunks.iter().map(|c| (c.first_ts, c.id)));
             } else {
                 report.versions_deleted += 1;
-                batch.delete(&ks.versions, &version_key(id, v.version))?;
+                batch.delete(&ks.versions, &version_key(id, version))?;
             }
         }
-        drop(all);
         batch.commit()?;
         let ro = ReadOptions::new().prefix(&id.to_be_bytes());
         for entry in self.db.iter(&ks.chunks, &ro)?.forward() {

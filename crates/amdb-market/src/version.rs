@@ -62,6 +62,18 @@ impl VersionRecord {
         out
     }
 
+    /// (version, created_ns) from a record's header, without decoding its chunk list.
+    pub fn peek(buf: &[u8]) -> Result<(u64, i64)> {
+        if buf.len() < HEADER_LEN || buf[0] != VERSION_RECORD_FORMAT {
+            return Err(Error::corrupt(
+                "series version record",
+                format!("{} bytes with format {:?}", buf.len(), buf.first()),
+            ));
+        }
+        let u64_at = |o: usize| u64::from_le_bytes(buf[o..o + 8].try_into().expect("8 bytes"));
+        Ok((u64_at(1), u64_at(9) as i64))
+    }
+
     pub fn decode(buf: &[u8]) -> Result<VersionRecord> {
         let bad = |d: String| Error::corrupt("series version record", d);
         if buf.len() < HEADER_LEN {

@@ -97,20 +97,41 @@ impl Bars {
 
     pub fn reserve(&mut self, n: usize) {
         self.ts.reserve(n);
-        self.open.reserve(n);
-        self.high.reserve(n);
-        self.low.reserve(n);
-        self.close.reserve(n);
-        self.volume.reserve(n);
+        for c in self.value_columns_mut() {
+            c.reserve(n);
+        }
     }
 
     pub fn clear(&mut self) {
-        self.ts.clear();
-        self.open.clear();
-        self.high.clear();
-        self.low.clear();
-        self.close.clear();
-        self.volume.clear();
+        self.truncate(0);
+    }
+
+    /// Grows every column to `n` rows with zeros (timestamp 0, prices 0.0), or shortens
+    /// them to `n`.
+    pub fn resize_zeroed(&mut self, n: usize) {
+        self.ts.resize(n, 0);
+        for c in self.value_columns_mut() {
+            c.resize(n, 0.0);
+        }
+    }
+
+    /// Keeps the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        self.ts.truncate(n);
+        for c in self.value_columns_mut() {
+            c.truncate(n);
+        }
+    }
+
+    /// open, high, low, close, volume.
+    fn value_columns_mut(&mut self) -> [&mut Vec<f64>; 5] {
+        [
+            &mut self.open,
+            &mut self.high,
+            &mut self.low,
+            &mut self.close,
+            &mut self.volume,
+        ]
     }
 
     pub fn push(&mut self, b: Bar) {

@@ -355,53 +355,22 @@ fn verify(buf: &[u8]) -> Result<Header, CodecError> {
 pub fn decode_chunk(buf: &[u8], out: &mut Bars) -> Result<ChunkInfo, CodecError> {
     let h = verify(buf)?;
     let n = h.info.rows as usize;
-    let lens = [
-        out.ts.len(),
-        out.open.len(),
-        out.high.len(),
-        out.low.len(),
-        out.close.len(),
-        out.volume.len(),
-    ];
-    out.ts.resize(lens[0] + n, 0);
-    for (c, &len) in [
-        &mut out.open,
-        &mut out.high,
-        &mut out.low,
-        &mut out.close,
-        &mut out.volume,
-    ]
-    .into_iter()
-    .zip(&lens[1..])
-    {
-        c.resize(len + n, 0.0);
-    }
+    let start = out.len();
+    out.resize_zeroed(start + n);
     let res = decode_verified(
         &h,
         buf,
-        &mut out.ts[lens[0]..],
+        &mut out.ts[start..],
         [
-            &mut out.open[lens[1]..],
-            &mut out.high[lens[2]..],
-            &mut out.low[lens[3]..],
-            &mut out.close[lens[4]..],
-            &mut out.volume[lens[5]..],
+            &mut out.open[start..],
+            &mut out.high[start..],
+            &mut out.low[start..],
+            &mut out.close[start..],
+            &mut out.volume[start..],
         ],
     );
     if res.is_err() {
-        out.ts.truncate(lens[0]);
-        for (c, &len) in [
-            &mut out.open,
-            &mut out.high,
-            &mut out.low,
-            &mut out.close,
-            &mut out.volume,
-        ]
-        .into_iter()
-        .zip(&lens[1..])
-        {
-            c.truncate(len);
-        }
+        out.truncate(start);
     }
     res.map(|()| h.info)
 }

@@ -730,17 +730,8 @@ impl Market {
             ro = ro.fill_cache(false);
         }
         let fetch_and_decode = |i: usize, cols: &mut ColsMut<'_>| -> Result<()> {
-            let c = &chunks[i];
-            let value = self
-                .db
-                .get_opt(&ks.chunks, chunk_key(id, c.first_ts, c.id), &ro)?
-                .ok_or_else(|| {
-                    Error::corrupt(
-                        format!("series {id}"),
-                        format!("chunk {} listed by a version is missing", c.id),
-                    )
-                })?;
-            decode_checked(&value, c, cols)
+            let value = fetch_chunk(&self.db, &ks.chunks, id, &chunks[i], &ro)?;
+            decode_checked(&value, &chunks[i], cols)
         };
         let sizes: Vec<usize> = chunks.iter().map(|c| c.rows as usize).collect();
         fill_columns(&sizes, chunks.len() > 1, fetch_and_decode)
@@ -882,28 +873,32 @@ impl Iterator for BarStream {
         let ro = ReadOptions::new()
             .snapshot(&self.snapshot)
             .fill_cache(false);
-        let value = match self.db.get_opt(
-            &self.chunks_ks,
-            chunk_key(self.series, c.first_ts, c.id),
-            &ro,
-        ) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
-                return Some(Err(Error::corrupt(
-                    format!("series {}", self.series),
-                    format!("chunk {} listed by a version is missing", c.id),
-                )))
-            }
-            Err(e) => return Some(Err(e.into())),
-        };
-        let mut bars = zeroed_bars(c.rows as usize);
-        let mut parts = split_columns(&mut bars, [c.rows as usize]);
-        if let Err(e) = decode_checked(&value, &c, &mut parts[0]) {
-            return Some(Err(e));
-        }
-        trim(&mut bars, &self.query);
-        Some(Ok(bars))
+        let bars = fill_columns(&[c.rows as usize], false, |_, cols| {
+            let value = fetch_chunk(&self.db, &self.chunks_ks, self.series, &c, &ro)?;
+            decode_checked(&value, &c, cols)
+        });
+        Some(bars.map(|mut bars| {
+            trim(&mut bars, &self.query);
+            bars
+        }))
     }
+}
+
+/// The encoded chunk `c` of `series`; a version that lists a missing chunk is corruption.
+fn fetch_chunk(
+    db: &Db,
+    chunks: &Keyspace,
+    series: u32,
+    c: &ChunkRef,
+    ro: &ReadOptions<'_>,
+) -> Result<Vec<u8>> {
+    db.get_opt(chunks, chunk_key(series, c.first_ts, c.id), ro)?
+        .ok_or_else(|| {
+            Error::corrupt(
+                format!("series {series}"),
+                format!("chunk {} listed by a version is missing", c.id),
+            )
+        })
 }
 
 struct WritePlan {
@@ -923,39 +918,6 @@ struct ColsMut<'a> {
     low: &'a mut [f64],
     close: &'a mut [f64],
     volume: &'a mut [f64],
-}
-
-fn split_columns(bars: &mut Bars, sizes: impl IntoIterator<Item = usize>) -> Vec<ColsMut<'_>> {
-    let mut ts = bars.ts.as_mut_slice();
-    let mut open = bars.open.as_mut_slice();
-    let mut high = bars.high.as_mut_slice();
-    let mut low = bars.low.as_mut_slice();
-    let mut close = bars.close.as_mut_slice();
-    let mut volume = bars.volume.as_mut_slice();
-    let mut out = Vec::new();
-    for n in sizes {
-        let (a, rest_ts) = std::mem::take(&mut ts).split_at_mut(n);
-        ts = rest_ts;
-        let (b, r) = std::mem::take(&mut open).split_at_mut(n);
-        open = r;
-        let (c, r) = std::mem::take(&mut high).split_at_mut(n);
-        high = r;
-        let (d, r) = std::mem::take(&mut low).split_at_mut(n);
-        low = r;
-        let (e, r) = std::mem::take(&mut close).split_at_mut(n);
-        close = r;
-        let (f, r) = std::mem::take(&mut volume).split_at_mut(n);
-        volume = r;
-        out.push(ColsMut {
-            ts: a,
-            open: b,
-            high: c,
-            low: d,
-            close: e,
-            volume: f,
-        });
-    }
-    out
 }
 
 fn decode_checked(value: &[u8], c: &ChunkRef, cols: &mut ColsMut<'_>) -> Result<()> {
@@ -1060,19 +1022,6 @@ fn split_parts<'a, T>(mut s: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
         s = rest;
     }
     out
-}
-
-/// Columns of `n` zero rows. `vec![0; n]` asks the allocator for zeroed memory, which for
-/// large reads is fresh zero pages rather than a memset.
-fn zeroed_bars(n: usize) -> Bars {
-    Bars {
-        ts: vec![0; n],
-        open: vec![0.0; n],
-        high: vec![0.0; n],
-        low: vec![0.0; n],
-        close: vec![0.0; n],
-        volume: vec![0.0; n],
-    }
 }
 
 /// Cuts rows outside the query's range off both ends (in place: no copy of the middle).

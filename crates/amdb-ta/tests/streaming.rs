@@ -21,60 +21,33 @@ proptest! {
         let cut = cut.min(x.len());
         let (a, b) = x.split_at(cut);
         // One state fed the two chunks in turn, against batch over the whole range.
+        let split = |mut update: Box<dyn FnMut(f64) -> Option<f64>>| -> Vec<u64> {
+            let mut got = stream(&mut update, a);
+            got.extend(stream(&mut update, b));
+            bits(&got)
+        };
         let mut s = Sma::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&sma(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&sma(&x, period)));
         let mut s = Ema::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&ema(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&ema(&x, period)));
         let mut s = Rsi::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&rsi(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&rsi(&x, period)));
         let mut s = RsiCutler::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&rsi_cutler(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&rsi_cutler(&x, period)));
         let mut s = StdDev::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&stddev(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&stddev(&x, period)));
         let mut s = Wma::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&wma(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&wma(&x, period)));
         let mut s = Dema::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&dema(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&dema(&x, period)));
         let mut s = Tema::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&tema(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&tema(&x, period)));
         let mut s = Roc::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&roc(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&roc(&x, period)));
         let mut s = VolumeRatio::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&volume_ratio(&x, period)));
-
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&volume_ratio(&x, period)));
         let mut s = Volatility::new(period);
-        let mut got = stream(|v| s.update(v), a);
-        got.extend(stream(|v| s.update(v), b));
-        prop_assert_eq!(bits(&got), bits(&volatility(&x, period)));
+        prop_assert_eq!(split(Box::new(move |v| s.update(v))), bits(&volatility(&x, period)));
     }
 
     #[test]

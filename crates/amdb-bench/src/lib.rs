@@ -7,10 +7,13 @@
 //! - [`market`]: market data on `amdb-market` against SQLite (tuned and plain) and Parquet
 //!   files: bulk load, range reads, durable inserts, concurrent agents, CSV import,
 //!   MessagePack, memory of a fresh process and bytes on disk.
+//! - [`ta`]: indicators and backtests on `amdb-ta` against TA-Lib, Polars and vectorbt (a
+//!   Python script run in the same process tree).
 
 pub mod engine;
 pub mod market;
 pub mod sys;
+pub mod ta;
 pub mod values;
 
 /// What a suite can fail with.

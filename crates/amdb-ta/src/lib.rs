@@ -1,43 +1,87 @@
 //! Technical indicators with TA-Lib's numbers.
 //!
-//! Every indicator comes twice: a batch function over a slice, which returns one output per
+//! Every indicator comes twice: a batch function over slices, which returns one output per
 //! input with `NaN` for the warm-up positions TA-Lib leaves out (its "lookback"), and a
-//! streaming state whose `update` takes one value at a time and returns `None` during the
+//! streaming state whose `update` takes one bar at a time and returns `None` during the
 //! warm-up. Both run the same arithmetic in the same order, so they agree bit for bit, and
-//! streaming across chunk boundaries equals batch over the whole range.
+//! streaming across chunk boundaries equals batch over the whole range. Indicators with
+//! several lines return a struct of vectors (batch) and a struct per bar (streaming).
 //!
-//! Defaults match TA-Lib: EMA is seeded with the SMA of its first `period` values, RSI is
-//! Wilder's (seeded with the mean of the first `period` changes, 0 when there was no
-//! movement), standard deviation is the population one. Variants are named
-//! ([`rsi::rsi_cutler`]).
+//! - Moving averages: [`sma()`], [`ema()`], [`wma()`], [`dema()`], [`tema()`].
+//! - Oscillators: [`rsi()`] (Wilder's) and [`rsi_cutler()`], [`macd()`], [`stoch()`],
+//!   [`stochf()`], [`willr()`], [`cci()`], [`mfi()`], [`roc()`].
+//! - Trend and range: [`adx()`], [`plus_di()`], [`minus_di()`] ([`dmi()`] for all three),
+//!   [`atr()`], [`natr()`], [`true_range()`].
+//! - Spread: [`stddev()`] (population) and [`stddev_sample()`], [`bbands()`].
+//! - Volume: [`obv()`], [`vwap()`] and [`vwap_rolling()`] (not in TA-Lib), and two of our own,
+//!   [`volume_ratio()`] and [`volatility()`] (of returns).
+//!
+//! Defaults match TA-Lib 0.8, which `tests/talib_reference.rs` checks on real daily and
+//! hourly bars and on edge cases: EMA is seeded with the SMA of its first `period` values,
+//! RSI is Wilder's (seeded with the mean of the first `period` changes, 0 when there was no
+//! movement), standard deviation is the population one, and "zero" means below TA-Lib's
+//! epsilon, 1e-14. Variants are named ([`rsi::rsi_cutler`], [`stddev::stddev_sample`]).
+//!
+//! The hot batch functions ([`ema()`], [`rsi()`], [`sma()`], [`volume_ratio()`], [`volatility()`])
+//! have `_into` forms that write into a caller's buffer, and run kernels compiled with FMA
+//! instructions when the CPU has them; see `kernel.rs` for why that keeps the bits of the
+//! streaming path.
 
+pub mod adx;
 pub mod atr;
+pub mod backtest;
+pub mod bbands;
+pub mod cci;
 pub mod dema;
+pub mod dmi;
 pub mod ema;
+mod kernel;
+pub mod macd;
+pub mod mfi;
+mod moments;
 pub mod obv;
+pub mod report;
 pub mod roc;
 pub mod rsi;
 pub mod sma;
 pub mod stddev;
+pub mod stoch;
+pub mod stochf;
 pub mod volume;
+pub mod vwap;
 pub mod willr;
+mod window;
 pub mod wma;
 
+pub use adx::{adx, dmi, Adx, DmiOutput, DmiValue};
 pub use atr::{atr, natr, true_range, Atr, Natr};
+pub use bbands::{bbands, Bbands, BbandsOutput, BbandsValue};
+pub use cci::{cci, Cci};
 pub use dema::{dema, tema, Dema, Tema};
-pub use ema::{ema, Ema};
+pub use dmi::{minus_di, plus_di, MinusDi, PlusDi};
+pub use ema::{ema, ema_into, Ema};
+pub use macd::{macd, Macd, MacdOutput, MacdValue};
+pub use mfi::{mfi, Mfi};
 pub use obv::{obv, Obv};
 pub use roc::{roc, Roc};
-pub use rsi::{rsi, rsi_cutler, Rsi, RsiCutler};
-pub use sma::{sma, Sma};
-pub use stddev::{stddev, StdDev};
-pub use volume::{volatility, volume_ratio, Volatility, VolumeRatio};
+pub use rsi::{rsi, rsi_cutler, rsi_into, Rsi, RsiCutler};
+pub use sma::{sma, sma_into, Sma};
+pub use stddev::{stddev, stddev_sample, StdDev, StdDevSample};
+pub use stoch::{stoch, Stoch};
+pub use stochf::{stochf, StochF, StochOutput, StochValue};
+pub use volume::{
+    volatility, volatility_into, volume_ratio, volume_ratio_into, Volatility, VolumeRatio,
+};
+pub use vwap::{vwap, vwap_rolling, RollingVwap, Vwap};
 pub use willr::{willr, WillR};
 pub use wma::{wma, Wma};
 
-/// TA-Lib treats magnitudes below 1e-8 as zero (`TA_IS_ZERO`).
+/// TA-Lib's `TA_EPSILON` as of 0.8 (its 0.4 releases used 1e-8).
+pub(crate) const EPSILON: f64 = 1e-14;
+
+/// TA-Lib's `TA_IS_ZERO`: a magnitude below [`EPSILON`] counts as zero.
 pub(crate) fn is_zero(v: f64) -> bool {
-    -1e-8 < v && v < 1e-8
+    -EPSILON < v && v < EPSILON
 }
 
 /// Runs a streaming indicator over a slice: the shared body of the batch functions, which

@@ -2,13 +2,12 @@
 //! bars, from 0 (at the high) to -100 (at the low); 0 for a range of zero width; lookback
 //! `period - 1`.
 
-use std::collections::VecDeque;
+use crate::window::Extremes;
 
 /// Streaming Williams %R.
 #[derive(Debug, Clone)]
 pub struct WillR {
-    period: usize,
-    bars: VecDeque<(f64, f64)>,
+    extremes: Extremes,
 }
 
 impl WillR {
@@ -16,21 +15,13 @@ impl WillR {
     pub fn new(period: usize) -> WillR {
         assert!(period >= 2, "Williams %R period must be at least 2");
         WillR {
-            period,
-            bars: VecDeque::with_capacity(period + 1),
+            extremes: Extremes::new(period),
         }
     }
 
     pub fn update(&mut self, high: f64, low: f64, close: f64) -> Option<f64> {
-        self.bars.push_back((high, low));
-        if self.bars.len() > self.period {
-            self.bars.pop_front();
-        }
-        if self.bars.len() < self.period {
-            return None;
-        }
-        let highest = self.bars.iter().map(|b| b.0).fold(f64::MIN, f64::max);
-        let lowest = self.bars.iter().map(|b| b.1).fold(f64::MAX, f64::min);
+        let (highest, lowest) = self.extremes.update(high, low)?;
+        // TA-Lib divides by range / -100 rather than multiplying; so does this.
         let diff = (highest - lowest) / -100.0;
         Some(if diff != 0.0 {
             (highest - close) / diff

@@ -6,7 +6,9 @@ use amdb_bench::engine::{self, EngineConfig, Step, Workload};
 
 use amdb_bench::market::{self, MarketConfig};
 
-use crate::cli::{BenchArgs, BenchSuite, EngineArgs, MarketBenchArgs};
+use amdb_bench::ta::{self, Peers, TaConfig};
+
+use crate::cli::{BenchArgs, BenchSuite, EngineArgs, MarketBenchArgs, TaBenchArgs};
 use crate::output::{print, stdout_err};
 use crate::{CliError, CliResult};
 
@@ -14,7 +16,46 @@ pub fn run(args: BenchArgs) -> CliResult {
     match args.suite {
         BenchSuite::Engine(a) => run_engine(a),
         BenchSuite::Market(a) => run_market(a),
+        BenchSuite::Ta(a) => run_ta(a),
     }
+}
+
+fn run_ta(a: TaBenchArgs) -> CliResult {
+    let peers = match a.peers.as_str() {
+        "auto" => Peers::Auto,
+        "require" => Peers::Require,
+        "off" => Peers::Off,
+        other => {
+            return Err(CliError::new(format!(
+                "--peers {other:?}: expected auto, require or off"
+            )))
+        }
+    };
+    let cfg = TaConfig {
+        symbols: a.symbols,
+        years: a.years,
+        frame_rows: a.frame_rows,
+        cases: a.cases,
+        dir: a.dir,
+        peers,
+        python: a.peers_python,
+        script: a.peers_script,
+        peer_grid_symbols: a.peer_grid_symbols,
+        reps: a.reps,
+    };
+    let mut out = std::io::stdout().lock();
+    if !a.json {
+        print(
+            &mut out,
+            &format!(
+                "AmDb indicator and backtest benchmark: {} symbols x {} years of 15m bars\n",
+                cfg.symbols, cfg.years
+            ),
+        )?;
+    }
+    let mut printer = Printer::new(out, a.json);
+    ta::run(&cfg, &mut |v| printer.line(v, ta::format_human))?;
+    printer.finish()
 }
 
 fn run_market(a: MarketBenchArgs) -> CliResult {

@@ -113,6 +113,13 @@ pub enum Command {
     /// Append and list events: signals, signal_log, orders, fills, positions.
     Events(crate::events::EventsArgs),
 
+    /// Compute indicators (TA-Lib's numbers) over a stored series or a file.
+    Ta(Box<crate::ta_cmd::TaArgs>),
+
+    /// Backtest a strategy or a parameter grid over stored series or a file; write a report
+    /// (text, JSON, PNG charts, HTML).
+    Backtest(Box<crate::backtest_cmd::BacktestArgs>),
+
     /// Read and write keys and values in a keyspace.
     Kv(KvArgs),
 
@@ -289,6 +296,61 @@ pub enum BenchSuite {
     /// connection per thread, no busy timeout). parquet is one zstd file per symbol.
     #[command(verbatim_doc_comment)]
     Market(MarketBenchArgs),
+    /// Indicators and backtests against TA-Lib, Polars and vectorbt.
+    ///
+    /// Dataset: SYMBOLS x YEARS of 15m bars and one 1,000,000-row series of 1m bars from
+    /// `amdb gen`. Cases:
+    ///
+    ///   rsi_1000      RSI(14) over 1,000 closes, per call
+    ///   frame_1m      EMA7, EMA25, RSI14, volume ratio(20), volatility(20) over 1,000,000
+    ///                 rows on one thread
+    ///   backtest_one  EMA-cross 7/25 over one symbol (140,256 bars), 0.1% fees, filled
+    ///                 at the signal bar's close with all cash, as vectorbt does
+    ///   grid_64x100   the same over fast=5..14 x slow=20..29 on every symbol, all cores
+    ///
+    /// The peers run in the same invocation from bench/peers/ta_peers.py with the Python of
+    /// bench/peers/.venv (create it once with bench/peers/setup.sh); their lines carry
+    /// amdb_speedup (peer seconds / amdb seconds) and agrees_with_amdb where results are
+    /// comparable.
+    #[command(verbatim_doc_comment)]
+    Ta(TaBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TaBenchArgs {
+    /// Symbols in the grid case.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub symbols: usize,
+    /// Years of 15m bars per symbol.
+    #[arg(long, default_value_t = 4.0, value_name = "Y")]
+    pub years: f64,
+    /// Rows of the frame_1m case.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub frame_rows: usize,
+    /// Comma-separated cases to run (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub cases: Vec<String>,
+    /// Repetitions of the timed cases (the grid runs at most 3).
+    #[arg(long, default_value_t = 21, value_name = "N")]
+    pub reps: usize,
+    /// Run the Python peers: auto (if bench/peers/.venv exists), require, off.
+    #[arg(long, default_value = "auto", value_name = "MODE")]
+    pub peers: String,
+    /// Python for the peers (default bench/peers/.venv/bin/python).
+    #[arg(long, value_name = "PATH")]
+    pub peers_python: Option<PathBuf>,
+    /// The peers' script (default bench/peers/ta_peers.py).
+    #[arg(long, value_name = "PATH")]
+    pub peers_script: Option<PathBuf>,
+    /// Symbols vectorbt runs the grid on; its time is scaled to all symbols.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub peer_grid_symbols: usize,
+    /// One JSON object per (case, system), one a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Parent directory of the peers' temporary Parquet files (default $TMPDIR).
+    #[arg(long, value_name = "D")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -280,3 +280,36 @@ pub fn infer_timeframe(bars: &Bars) -> Option<Timeframe> {
     }
     Timeframe::from_nanos(best)
 }
+
+/// Bars from a file in any format `import bars` reads by extension, with columns found by
+/// name (for `amdb ta --input` and `amdb backtest --input`). Times must increase.
+pub fn read_bars_file(file: &Path) -> CliResult<Bars> {
+    let map = ColumnMap::default();
+    let mut quiet = |_: u64, _: u64| {};
+    let bars = match format_of(file)? {
+        InputFormat::Csv | InputFormat::Auto => read_csv(file, &CsvOptions::default(), &mut quiet)?,
+        InputFormat::Parquet => read_parquet(file, &map, &mut quiet)?,
+        InputFormat::Arrow => read_arrow_ipc(file, &map, &mut quiet)?,
+        InputFormat::Jsonl => read_jsonl(file, &map, &mut quiet)?,
+        InputFormat::Sqlite => {
+            return Err(CliError::new(format!(
+                "{}: import SQLite tables with `amdb import bars --table`, then read the series",
+                file.display()
+            )))
+        }
+    };
+    if bars.is_empty() {
+        return Err(CliError::new(format!("{}: no rows", file.display())));
+    }
+    if let Some(i) = bars.ts.windows(2).position(|w| w[1] <= w[0]) {
+        return Err(CliError::new(format!(
+            "{}: times must increase, but bar {} ({}) is not after bar {} ({})",
+            file.display(),
+            i + 2,
+            amdb_market::time::format_time(bars.ts[i + 1]),
+            i + 1,
+            amdb_market::time::format_time(bars.ts[i]),
+        )));
+    }
+    Ok(bars)
+}

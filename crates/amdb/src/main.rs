@@ -1,6 +1,7 @@
 //! `amdb`: the command-line tool. Thin by design: it parses arguments, calls the library
 //! crates and prints. Errors are one line on stderr, `amdb: error: ...`, and a non-zero exit.
 
+mod backtest_cmd;
 mod bars;
 mod bench;
 mod cli;
@@ -17,6 +18,7 @@ mod output;
 mod resample_cmd;
 mod sink;
 mod symbols;
+mod ta_cmd;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -120,6 +122,8 @@ fn main() -> ExitCode {
         Command::Resample(args) => resample_cmd::run(&cli.global, args),
         Command::Symbols(args) => symbols::run(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
+        Command::Ta(args) => ta_cmd::run(&cli.global, *args),
+        Command::Backtest(args) => backtest_cmd::run(&cli.global, *args),
         Command::Kv(args) => kv::run(&cli.global, args),
         Command::Bench(args) => bench::run(args),
     };

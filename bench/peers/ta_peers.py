@@ -441,7 +441,7 @@ def grid_backtest(vbt, close: pd.Series, engine: str):
     return pf.total_return()
 
 
-def case_grid(data: Path, repeat: int, symbols: int, engines: list[tuple[str, str]]) -> None:
+def case_grid(data: Path, repeat: int, symbols: int, engines: list[tuple[str, str]], all_symbols: int = ALL_SYMBOLS) -> None:
     """grid_64x100: the 10x10 EMA-cross grid (fast 5..14, slow 20..29; 100 backtests per
     symbol, rules as backtest_one) on each of 64 symbols, one from_signals per symbol.
 
@@ -476,11 +476,11 @@ def case_grid(data: Path, repeat: int, symbols: int, engines: list[tuple[str, st
         best_fast, best_slow = tr0.index[best]
         emit(
             "grid_64x100", system,
-            seconds=measured * ALL_SYMBOLS / symbols, ops=ALL_SYMBOLS * combos, repeats=repeat,
+            seconds=measured * all_symbols / symbols, ops=all_symbols * combos, repeats=repeat,
             symbols_measured=symbols, seconds_measured=measured,
             **t.fields("pass_seconds", "cpu_seconds_measured"),
             warmup_seconds=round(warmup, 3),
-            extrapolated=symbols != ALL_SYMBOLS,
+            extrapolated=symbols != all_symbols, all_symbols=all_symbols,
             combos_per_symbol=combos, bars_per_symbol=len(closes[0]), engine=engine,
             best_total_return=num(values[best]), best_fast=int(best_fast), best_slow=int(best_slow),
             best_params=f"fast={int(best_fast)} slow={int(best_slow)}",
@@ -522,6 +522,8 @@ def main() -> int:
     ap.add_argument("--data", required=True, type=Path, help="directory written by `amdb bench ta`")
     ap.add_argument("--cases", default=",".join(ALL_CASES), help=f"comma-separated, from {','.join(ALL_CASES)}")
     ap.add_argument("--grid-symbols", type=int, default=4, help="symbols measured in grid_64x100 (1..64), default 4")
+    ap.add_argument("--all-symbols", type=int, default=ALL_SYMBOLS,
+                    help="symbols amdb ran the grid on; the measured time is scaled to this many (default 64)")
     ap.add_argument("--repeat", type=int, default=5, help="timed repeats after the warm-up, default 5")
     ap.add_argument("--grid-repeat", type=int, default=None,
                     help="timed passes for grid_64x100 (default: --repeat, at most 3)")
@@ -534,8 +536,10 @@ def main() -> int:
     unknown = [c for c in cases if c not in ALL_CASES]
     if unknown:
         ap.error(f"unknown case(s) {unknown}; known: {ALL_CASES}")
-    if not 1 <= args.grid_symbols <= ALL_SYMBOLS:
-        ap.error("--grid-symbols must be in 1..64")
+    if args.all_symbols < 1:
+        ap.error("--all-symbols must be at least 1")
+    if not 1 <= args.grid_symbols <= args.all_symbols:
+        ap.error("--grid-symbols must be in 1..--all-symbols")
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
     grid_repeat = args.grid_repeat if args.grid_repeat is not None else min(args.repeat, 3)
@@ -557,7 +561,7 @@ def main() -> int:
         elif case == "backtest_one":
             case_backtest_one(args.data, args.repeat, engines)
         elif case == "grid_64x100":
-            case_grid(args.data, grid_repeat, args.grid_symbols, engines)
+            case_grid(args.data, grid_repeat, args.grid_symbols, engines, args.all_symbols)
     return 0
 
 

@@ -124,6 +124,18 @@ pub fn run(cfg: &TaConfig, emit: &mut dyn FnMut(&Value)) -> Result<()> {
         }
     }
     let per_symbol = gen::bars_for_years(Timeframe::M15, cfg.years);
+    if per_symbol < 1_000 {
+        return Err(BenchError::InvalidArgument(format!(
+            "--years {} gives {per_symbol} bars per symbol; rsi_1000 needs at least 1,000",
+            cfg.years
+        )));
+    }
+    if wanted("frame_1m") && cfg.frame_rows < 100 {
+        return Err(BenchError::InvalidArgument(format!(
+            "--frame-rows {}: the frame needs at least 100 rows",
+            cfg.frame_rows
+        )));
+    }
     let symbols: Vec<String> = (0..cfg.symbols.max(1)).map(gen::symbol_name).collect();
     let need_all = wanted("grid_64x100");
     let data: Vec<Bars> = (0..if need_all { symbols.len() } else { 1 })
@@ -166,6 +178,14 @@ pub fn run(cfg: &TaConfig, emit: &mut dyn FnMut(&Value)) -> Result<()> {
             .map(|(b, s)| series(s, b))
             .collect::<Result<_>>()?;
         out(grid(&all, cfg.reps.clamp(1, 3))?, &mut ours);
+        // The peers run the grid on one core: the same on one thread, for a per-core ratio.
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| BenchError::InvalidArgument(format!("thread pool: {e}")))?;
+        let mut single = one.install(|| grid(&all, 1))?;
+        single["system"] = json!("amdb_1thread");
+        out(single, &mut ours);
     }
 
     if cfg.peers != Peers::Off {
@@ -177,8 +197,15 @@ pub fn run(cfg: &TaConfig, emit: &mut dyn FnMut(&Value)) -> Result<()> {
                     .map_err(|e| io_err("create temp dir in", cfg.dir.as_deref(), e))?;
                 write_peer_data(tmp.path(), &symbols, &data, frame.as_ref())?;
                 let cases: Vec<&str> = CASES.iter().copied().filter(|c| wanted(c)).collect();
-                for peer in run_peers(&python, &script, tmp.path(), &cases, cfg)? {
-                    emit(&compare(peer, &ours));
+                match run_peers(&python, &script, tmp.path(), &cases, cfg) {
+                    Ok(lines) => {
+                        for peer in lines {
+                            emit(&compare(peer, &ours));
+                        }
+                    }
+                    Err(e) if cfg.peers == Peers::Require => return Err(e),
+                    Err(e) => emit(&json!({"suite": "ta", "case": "peers", "system": "none",
+                        "seconds": 0.0, "note": format!("peers failed: {e}")})),
                 }
             }
             Err(why) if cfg.peers == Peers::Require => return Err(BenchError::Child(why)),
@@ -367,6 +394,8 @@ fn run_peers(
         .arg(cases.join(","))
         .arg("--grid-symbols")
         .arg(cfg.peer_grid_symbols.min(cfg.symbols).max(1).to_string())
+        .arg("--all-symbols")
+        .arg(cfg.symbols.max(1).to_string())
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -393,13 +422,25 @@ fn run_peers(
 /// agree with ours.
 fn compare(mut peer: Value, ours: &[Value]) -> Value {
     let case = peer["case"].as_str().unwrap_or_default().to_string();
-    let Some(mine) = ours.iter().find(|v| v["case"] == case.as_str()) else {
+    let Some(mine) = ours
+        .iter()
+        .find(|v| v["case"] == case.as_str() && v["system"] == "amdb")
+    else {
         return peer;
     };
     if let (Some(p), Some(a)) = (peer["seconds"].as_f64(), mine["seconds"].as_f64()) {
         if a > 0.0 {
             peer["amdb_speedup"] = json!(p / a);
         }
+    }
+    // The grid's peers use one core; amdb uses all. Say both ratios.
+    if let (Some(p), Some(one)) = (
+        peer["seconds"].as_f64(),
+        ours.iter()
+            .find(|v| v["case"] == case.as_str() && v["system"] == "amdb_1thread")
+            .and_then(|v| v["seconds"].as_f64()),
+    ) {
+        peer["amdb_1thread_speedup"] = json!(p / one);
     }
     let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * a.abs().max(b.abs()).max(1.0);
     let agree = match case.as_str() {
@@ -452,6 +493,9 @@ pub fn format_human(v: &Value) -> String {
     let mut s = format!("{case:<14} {system:<10} {time}");
     if let Some(x) = v["amdb_speedup"].as_f64() {
         s.push_str(&format!("  amdb {x:.1}x faster"));
+    }
+    if let Some(x) = v["amdb_1thread_speedup"].as_f64() {
+        s.push_str(&format!(" ({x:.1}x on one thread)"));
     }
     if let Some(a) = v["agrees_with_amdb"].as_bool() {
         s.push_str(if a {

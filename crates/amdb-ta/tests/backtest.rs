@@ -307,6 +307,44 @@ fn stored_signals_act_after_the_bar_that_contains_them() {
 }
 
 #[test]
+fn stored_signals_in_a_gap_wait_for_the_next_bar() {
+    // 15m bars at 0 and 15m, then a day later: a signal at 02:15 is in the gap after the
+    // second bar and must not fill at that bar's close (00:30), before it existed.
+    let mut bars = Owned::from_oc(&[(10.0, 10.0); 4]);
+    bars.ts = vec![0, 15 * MIN, 24 * 60 * MIN, 24 * 60 * MIN + 15 * MIN];
+    let config = Config {
+        fee_rate: 0.0,
+        fill_at: FillAt::Close,
+        ..Config::default()
+    };
+    let mut s = ExternalSignals::new(vec![(135 * MIN, market(1))]);
+    let r = run(&bars.series(), &mut s, &config).unwrap();
+    assert_eq!(r.fills.iter().map(|f| f.bar).collect::<Vec<_>>(), vec![2]);
+}
+
+#[test]
+fn portfolio_fills_at_one_time_never_see_that_times_closes() {
+    // A and B both fill at bar 1's open. A's bar-1 close (50) must not size B's order:
+    // B sees equity 10,000 (A marked at its previous close, 100), so shorts 500 at 10.
+    let a = Owned::from_oc(&[(100.0, 100.0), (100.0, 50.0), (50.0, 50.0)]);
+    let b = Owned::from_oc(&[(10.0, 10.0), (10.0, 10.0), (10.0, 10.0)]);
+    let config = Config {
+        fee_rate: 0.0,
+        allow_short: true,
+        sizing: Sizing::Equity(0.5),
+        ..Config::default()
+    };
+    let hold = Signal::Hold;
+    let mut strategies: Vec<Box<dyn TradingStrategy>> = vec![
+        Box::new(Script(vec![market(1), hold, hold])),
+        Box::new(Script(vec![market(-1), hold, hold])),
+    ];
+    let r = run_portfolio(&[a.series(), b.series()], &mut strategies, &config).unwrap();
+    let qty: Vec<(usize, f64)> = r.fills.iter().map(|f| (f.symbol, f.qty)).collect();
+    assert_eq!(qty, vec![(0, 50.0), (1, 500.0)]);
+}
+
+#[test]
 fn ema_cross_trades_exactly_at_the_crosses() {
     let closes: Vec<f64> = (0..400)
         .map(|i| 100.0 + 10.0 * (i as f64 / 17.0).sin() + (i as f64 / 50.0))

@@ -138,8 +138,14 @@ pub fn run(g: &GlobalArgs, a: BacktestArgs) -> CliResult {
         params.set(&name, value);
     }
     if a.strategy != "signals" {
-        // Fail on a bad strategy or parameter before reading anything.
-        backtest::builtin(&a.strategy, &params)?;
+        // Fail on a bad strategy or parameter before reading anything. With a grid, the
+        // points override the base parameters, so only the name is checked here; points
+        // that are invalid are reported by the grid.
+        if a.grid.is_none() {
+            backtest::builtin(&a.strategy, &params)?;
+        } else if !backtest::BUILTINS.iter().any(|b| b.name == a.strategy) {
+            backtest::builtin(&a.strategy, &Params::default())?;
+        }
     }
     if !Metrics::NAMES.contains(&a.metric.as_str()) {
         return Err(CliError::new(format!(
@@ -275,7 +281,8 @@ fn stored_signals(
     let events = market.events(
         &a.signals_table,
         &EventQuery {
-            from: None,
+            // Signals from before the backtest's first bar are not replayed into it.
+            from: a.from,
             to: a.to,
             agent: a.agent.clone(),
             symbol: Some(symbol.to_string()),

@@ -312,6 +312,9 @@ fn compute(a: &TaArgs, b: &Bars) -> CliResult<Vec<Column>> {
         push(format!("stochf_k_{k}_{d}"), st.k);
         push(format!("stochf_d_{k}_{d}"), st.d);
     }
+    if let Some(n) = a.vwap.filter(|&n| n > 0) {
+        periods("vwap", &[n], 1)?;
+    }
     match a.vwap {
         Some(0) => push("vwap".into(), ta::vwap(h, l, c, v)),
         Some(n) => push(format!("vwap_{n}"), ta::vwap_rolling(h, l, c, v, n)),

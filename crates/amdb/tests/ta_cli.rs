@@ -307,6 +307,23 @@ fn backtest_grids_rank_points_and_draw_a_heatmap() {
         .collect();
     assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "{ranked:?}");
     assert!(dir.join("heatmap.png").exists() && dir.join("grid.json").exists());
+    // Grid points override the base parameters: a base that is only valid with the grid's
+    // values is fine.
+    let out = e.ok(&[
+        "backtest",
+        "--strategy",
+        "rsi-reversion",
+        "--param",
+        "exit=75",
+        "--symbols",
+        "SYM000",
+        "--timeframe",
+        "1h",
+        "--grid",
+        "upper=80..90:5",
+        "--json",
+    ]);
+    assert_eq!(out.lines().count(), 3);
 }
 
 #[test]

@@ -28,13 +28,21 @@ pub struct GridResult {
 }
 
 impl GridResult {
-    /// The mean of `metric` over the symbols at `point`, skipping NaN; NaN if none.
+    /// The mean of `metric` over the symbols at `point`. A symbol on which the point never
+    /// traded has no Sharpe, Sortino or Calmar (a flat curve); it counts as 0 there, so a
+    /// point that trades on one symbol of 64 is not ranked by that one alone. Other
+    /// undefined values (no trades: no win rate) are skipped. NaN if nothing is left.
     pub fn mean(&self, point: usize, metric: &str) -> f64 {
+        let flat_is_zero = matches!(metric, "sharpe" | "sortino" | "calmar");
         let values: Vec<f64> = self.cells[point]
             .iter()
             .flatten()
             .filter_map(|m| m.get(metric))
-            .filter(|v| !v.is_nan())
+            .filter_map(|v| match (v.is_nan(), flat_is_zero) {
+                (false, _) => Some(v),
+                (true, true) => Some(0.0),
+                (true, false) => None,
+            })
             .collect();
         if values.is_empty() {
             f64::NAN

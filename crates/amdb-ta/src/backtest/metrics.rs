@@ -22,6 +22,8 @@ pub(crate) struct Accumulator {
     max_drawdown: f64,
     /// `peak × (1 - max_drawdown)`: equity below it is a new largest drawdown.
     floor: f64,
+    /// Equity reached zero or below (shorts can lose more than the account).
+    ruined: bool,
     returns: usize,
     sum: f64,
     sum_sq: f64,
@@ -37,6 +39,7 @@ impl Accumulator {
             peak: initial,
             max_drawdown: 0.0,
             floor: initial,
+            ruined: false,
             returns: 0,
             sum: 0.0,
             sum_sq: 0.0,
@@ -48,6 +51,22 @@ impl Accumulator {
     /// Equity at a bar's close, and whether a position was open then.
     #[inline]
     pub fn push(&mut self, equity: f64, exposed: bool) {
+        if self.ruined {
+            self.last = equity;
+            self.returns += 1;
+            self.exposed += exposed as usize;
+            return;
+        }
+        if equity <= 0.0 {
+            // A short that lost more than the account: returns from here on divide by
+            // nothing meaningful. The drawdown is total and the ratios undefined.
+            self.ruined = true;
+            self.max_drawdown = 1.0;
+            self.last = equity;
+            self.returns += 1;
+            self.exposed += exposed as usize;
+            return;
+        }
         self.returns += 1;
         self.exposed += exposed as usize;
         // Flat bars leave equity unchanged: a zero return adds nothing to the sums, and
@@ -95,7 +114,7 @@ impl Accumulator {
         };
         let n = self.returns as f64;
         let (mut sharpe, mut sortino, mut annual_return) = (f64::NAN, f64::NAN, f64::NAN);
-        if years > 0.0 && self.returns >= 2 {
+        if years > 0.0 && self.returns >= 2 && !self.ruined {
             let per_year = n / years;
             let mean = self.sum / n;
             let var = (self.sum_sq / n - mean * mean).max(0.0);
@@ -263,6 +282,18 @@ mod tests {
             proptest::prop_assert!((acc.max_drawdown - dd).abs() < 1e-12);
             proptest::prop_assert!((acc.sum - sum).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn a_ruined_account_has_total_drawdown_and_no_ratios() {
+        let mut acc = Accumulator::new(100.0);
+        for eq in [120.0, -50.0, 80.0, 100.0] {
+            acc.push(eq, true);
+        }
+        let m = acc.finish(0, 3 * 86_400_000_000_000, 4, TradeStats::default());
+        assert_eq!(m.max_drawdown, 1.0);
+        assert!(m.sharpe.is_nan() && m.sortino.is_nan() && m.annual_return.is_nan());
+        assert_eq!(m.total_return, 0.0);
     }
 
     #[test]

@@ -118,10 +118,16 @@ impl Grid {
                         "grid {name}={values}: needs from <= to and a positive step"
                     )));
                 }
-                let count = ((to - from) / step + 1e-9).floor() as usize + 1;
+                let steps = ((to - from) / step + 1e-9).floor();
+                // Checked as a float first: a huge range must not wrap the count.
+                let count = if steps < MAX_POINTS as f64 {
+                    steps as usize + 1
+                } else {
+                    usize::MAX
+                };
                 if count > MAX_POINTS {
                     return Err(BacktestError::Config(format!(
-                        "grid {name}={values} has {count} values"
+                        "grid {name}={values} has more than {MAX_POINTS} values"
                     )));
                 }
                 // from + k·step, not repeated addition, so 0.1 steps do not drift.

@@ -225,14 +225,17 @@ pub fn run_portfolio(
     for &t in &timeline {
         here.clear();
         here.extend((0..series.len()).filter(|&s| series[s].ts.get(cursor[s]) == Some(&t)));
+        // Every fill due at this time first, sized with the marks of the previous closes:
+        // no symbol's close at this time may leak into another's sizing.
         for &s in &here {
-            let i = cursor[s];
             if !matches!(pending[s], Signal::Hold) {
                 let others = value_except(&account, &mark, s);
-                account.execute(s, pending[s], at_open(&series[s], i), others);
+                account.execute(s, pending[s], at_open(&series[s], cursor[s]), others);
                 pending[s] = Signal::Hold;
             }
-            mark[s] = series[s].close[i];
+        }
+        for &s in &here {
+            mark[s] = series[s].close[cursor[s]];
         }
         for &s in &here {
             let i = cursor[s];

@@ -284,6 +284,8 @@ impl Strategy for BollingerBreakout {
 pub struct ExternalSignals {
     signals: Vec<(i64, Signal)>,
     next: usize,
+    /// The bars' usual length (the median spacing), for bars followed by a gap.
+    bar_nanos: i64,
 }
 
 impl ExternalSignals {
@@ -291,20 +293,32 @@ impl ExternalSignals {
     /// and the last one wins).
     pub fn new(mut signals: Vec<(i64, Signal)>) -> ExternalSignals {
         signals.sort_by_key(|s| s.0);
-        ExternalSignals { signals, next: 0 }
+        ExternalSignals {
+            signals,
+            next: 0,
+            bar_nanos: i64::MAX,
+        }
     }
 }
 
 impl Strategy for ExternalSignals {
+    fn prepare(&mut self, bars: &BarSeries<'_>, _cache: &IndicatorCache<'_>) {
+        let mut gaps: Vec<i64> = bars.ts.windows(2).map(|w| w[1] - w[0]).collect();
+        if !gaps.is_empty() {
+            let mid = gaps.len() / 2;
+            self.bar_nanos = *gaps.select_nth_unstable(mid).1;
+        }
+    }
+
     fn on_bar(&mut self, i: usize, bars: &BarSeries<'_>, _position: f64) -> Signal {
         // A signal at time t is known once t has passed: it is acted on after the bar that
-        // contains t closes, i.e. at the first bar whose close time (the next open) is > t.
-        let close_time = match bars.ts.get(i + 1) {
-            Some(&next) => next,
-            // The last bar: assume it is as long as the one before.
-            None if i > 0 => bars.ts[i] + (bars.ts[i] - bars.ts[i - 1]),
-            None => i64::MAX,
-        };
+        // contains t closes. A bar closes one bar length after it opens, or earlier if the
+        // next bar opens sooner; a signal in a gap after it waits for the next bar.
+        let own_close = bars.ts[i].saturating_add(self.bar_nanos);
+        let close_time = bars
+            .ts
+            .get(i + 1)
+            .map_or(own_close, |&next| next.min(own_close));
         let mut out = Signal::Hold;
         while self.next < self.signals.len() && self.signals[self.next].0 < close_time {
             out = self.signals[self.next].1;

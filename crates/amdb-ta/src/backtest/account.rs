@@ -142,15 +142,7 @@ impl<'c> Account<'c> {
             self.gross_loss -= pnl;
         }
         if self.config.record {
-            self.fills.push(Fill {
-                symbol,
-                bar: at.bar,
-                ts: at.ts,
-                side,
-                qty,
-                price,
-                fee,
-            });
+            self.record_fill(symbol, at, side, qty, price, fee);
             self.trades.push(Trade {
                 symbol,
                 direction,
@@ -197,15 +189,27 @@ impl<'c> Account<'c> {
             entry_bar: at.bar,
         };
         if self.config.record {
-            self.fills.push(Fill {
-                symbol,
-                bar: at.bar,
-                ts: at.ts,
-                side,
-                qty,
-                price,
-                fee,
-            });
+            self.record_fill(symbol, at, side, qty, price, fee);
         }
+    }
+
+    fn record_fill(
+        &mut self,
+        symbol: usize,
+        at: Opportunity,
+        side: Side,
+        qty: f64,
+        price: f64,
+        fee: f64,
+    ) {
+        self.fills.push(Fill {
+            symbol,
+            bar: at.bar,
+            ts: at.ts,
+            side,
+            qty,
+            price,
+            fee,
+        });
     }
 }

@@ -348,7 +348,7 @@ fn sorted_secs(t: &[Duration]) -> Vec<f64> {
 
 /// Nearest-rank quantile of sorted values (the median of an even count is the mean of the
 /// middle two).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let n = sorted.len();
     if n == 0 {
         return 0.0;

@@ -98,14 +98,7 @@ fn series<'a>(symbol: &'a str, b: &'a Bars) -> Result<BarSeries<'a>> {
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    crate::market::quantile(&v, 0.5)
 }
 
 fn line(case: &str, system: &str, seconds: f64) -> Value {

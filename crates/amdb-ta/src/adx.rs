@@ -99,19 +99,15 @@ pub fn dmi(high: &[f64], low: &[f64], close: &[f64], period: usize) -> DmiOutput
         "high, low and close lengths differ"
     );
     let mut s = Adx::new(period);
-    let n = close.len();
-    let mut out = DmiOutput {
-        plus_di: Vec::with_capacity(n),
-        minus_di: Vec::with_capacity(n),
-        adx: Vec::with_capacity(n),
-    };
-    for i in 0..n {
-        let v = s.update_dmi(high[i], low[i], close[i]);
-        out.plus_di.push(v.map_or(f64::NAN, |v| v.plus_di));
-        out.minus_di.push(v.map_or(f64::NAN, |v| v.minus_di));
-        out.adx.push(v.and_then(|v| v.adx).unwrap_or(f64::NAN));
+    let [plus_di, minus_di, adx] = crate::collect_lines(close.len(), |i| {
+        s.update_dmi(high[i], low[i], close[i])
+            .map(|v| [v.plus_di, v.minus_di, v.adx.unwrap_or(f64::NAN)])
+    });
+    DmiOutput {
+        plus_di,
+        minus_di,
+        adx,
     }
-    out
 }
 
 #[cfg(test)]

@@ -65,23 +65,14 @@ impl Bbands {
 /// are NaN.
 pub fn bbands(input: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64) -> BbandsOutput {
     let mut s = Bbands::new(period, nbdev_up, nbdev_dn);
-    let n = input.len();
-    let mut out = BbandsOutput {
-        upper: Vec::with_capacity(n),
-        middle: Vec::with_capacity(n),
-        lower: Vec::with_capacity(n),
-    };
-    for &x in input {
-        let v = s.update(x).unwrap_or(BbandsValue {
-            upper: f64::NAN,
-            middle: f64::NAN,
-            lower: f64::NAN,
-        });
-        out.upper.push(v.upper);
-        out.middle.push(v.middle);
-        out.lower.push(v.lower);
+    let [upper, middle, lower] = crate::collect_lines(input.len(), |i| {
+        s.update(input[i]).map(|v| [v.upper, v.middle, v.lower])
+    });
+    BbandsOutput {
+        upper,
+        middle,
+        lower,
     }
-    out
 }
 
 #[cfg(test)]

@@ -97,6 +97,22 @@ pub(crate) fn run<S>(
         .collect()
 }
 
+/// Collects a multi-line indicator (MACD, bands, stochastics, DMI) into one column per line:
+/// `value(i)` gives bar `i`'s lines, `None` during the warm-up (NaN in every column).
+pub(crate) fn collect_lines<const K: usize>(
+    n: usize,
+    mut value: impl FnMut(usize) -> Option<[f64; K]>,
+) -> [Vec<f64>; K] {
+    let mut out: [Vec<f64>; K] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for i in 0..n {
+        let v = value(i).unwrap_or([f64::NAN; K]);
+        for (col, x) in out.iter_mut().zip(v) {
+            col.push(x);
+        }
+    }
+    out
+}
+
 /// [`run`] for indicators of high, low and close.
 pub(crate) fn run_hlc<S>(
     high: &[f64],

@@ -89,23 +89,10 @@ impl Macd {
 /// `(slow - 1) + (signal - 1)` outputs are NaN.
 pub fn macd(input: &[f64], fast: usize, slow: usize, signal: usize) -> MacdOutput {
     let mut s = Macd::new(fast, slow, signal);
-    let n = input.len();
-    let mut out = MacdOutput {
-        macd: Vec::with_capacity(n),
-        signal: Vec::with_capacity(n),
-        hist: Vec::with_capacity(n),
-    };
-    for &x in input {
-        let v = s.update(x).unwrap_or(MacdValue {
-            macd: f64::NAN,
-            signal: f64::NAN,
-            hist: f64::NAN,
-        });
-        out.macd.push(v.macd);
-        out.signal.push(v.signal);
-        out.hist.push(v.hist);
-    }
-    out
+    let [macd, signal, hist] = crate::collect_lines(input.len(), |i| {
+        s.update(input[i]).map(|v| [v.macd, v.signal, v.hist])
+    });
+    MacdOutput { macd, signal, hist }
 }
 
 #[cfg(test)]

@@ -63,20 +63,10 @@ pub(crate) fn collect_stoch(
         high.len() == close.len() && low.len() == close.len(),
         "high, low and close lengths differ"
     );
-    let n = close.len();
-    let mut out = StochOutput {
-        k: Vec::with_capacity(n),
-        d: Vec::with_capacity(n),
-    };
-    for i in 0..n {
-        let v = update(high[i], low[i], close[i]).unwrap_or(StochValue {
-            k: f64::NAN,
-            d: f64::NAN,
-        });
-        out.k.push(v.k);
-        out.d.push(v.d);
-    }
-    out
+    let [k, d] = crate::collect_lines(close.len(), |i| {
+        update(high[i], low[i], close[i]).map(|v| [v.k, v.d])
+    });
+    StochOutput { k, d }
 }
 
 /// Streaming fast stochastic.

@@ -206,21 +206,11 @@ fn config(a: &BacktestArgs, symbols: usize) -> CliResult<Config> {
 
 fn load(market: Option<&Market>, a: &BacktestArgs) -> CliResult<Loaded> {
     if let Some(file) = &a.input {
-        let bars = crate::import::read_bars_file(file)?;
-        let lo = a.from.map_or(0, |f| bars.ts.partition_point(|&t| t < f));
-        let hi =
-            a.to.map_or(bars.len(), |t| bars.ts.partition_point(|&x| x < t));
+        let bars = crate::import::read_bars_file(file, a.from, a.to)?;
         let name = file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "input".into());
-        let bars = bars.slice(lo..hi.max(lo));
-        if bars.is_empty() {
-            return Err(CliError::new(format!(
-                "{}: no bars in the range asked for",
-                file.display()
-            )));
-        }
         return Ok(Loaded {
             names: vec![name],
             bars: vec![bars],
@@ -340,11 +330,8 @@ fn run_one(
     config: &Config,
 ) -> CliResult {
     let mut strategies = strategies(market, a, params, series)?;
-    let result = if series.len() == 1 {
-        backtest::run(&series[0], strategies[0].as_mut(), config)?
-    } else {
-        backtest::run_portfolio(series, &mut strategies, config)?
-    };
+    // A portfolio of one symbol is exactly a single run (a test holds them equal).
+    let result = backtest::run_portfolio(series, &mut strategies, config)?;
     let names: Vec<&str> = series.iter().map(|s| s.symbol).collect();
     let title = if names.len() == 1 {
         format!("{} on {}", a.strategy, names[0])
@@ -396,8 +383,8 @@ fn run_grid(
             "--grid needs a built-in strategy, not signals",
         ));
     }
-    // Grid points run each symbol alone, so a portfolio's per-symbol share makes no sense.
-    let config = Config {
+    // Grid points run each symbol alone: all of the equity per symbol unless --size says.
+    let per_symbol = Config {
         sizing: if a.size.is_none() {
             Sizing::Equity(1.0)
         } else {
@@ -407,7 +394,7 @@ fn run_grid(
     };
     let factory = |p: &Params| backtest::builtin(&a.strategy, p);
     let started = std::time::Instant::now();
-    let result = backtest::run_grid(series, &factory, params, grid, &config)?;
+    let result = backtest::run_grid(series, &factory, params, grid, &per_symbol)?;
     let elapsed = started.elapsed();
     let Some(best) = result.best(&a.metric) else {
         return Err(CliError::new(format!(
@@ -471,19 +458,8 @@ fn run_grid(
             .iter()
             .map(|_| backtest::builtin(&a.strategy, best_params))
             .collect::<Result<_, _>>()?;
-        let portfolio_config = Config {
-            sizing: if a.size.is_none() {
-                Sizing::Equity(1.0 / series.len() as f64)
-            } else {
-                config.sizing
-            },
-            ..config.clone()
-        };
-        let full = if series.len() == 1 {
-            backtest::run(&series[0], strategies[0].as_mut(), &portfolio_config)?
-        } else {
-            backtest::run_portfolio(series, &mut strategies, &portfolio_config)?
-        };
+        // `config` is the portfolio's: an equal share per symbol unless --size says otherwise.
+        let full = backtest::run_portfolio(series, &mut strategies, config)?;
         let names: Vec<&str> = series.iter().map(|s| s.symbol).collect();
         let title = format!(
             "{} {} on {} symbol(s) (best of the grid by {})",
@@ -494,7 +470,7 @@ fn run_grid(
         );
         let run_report = backtest::run_report(
             &title,
-            backtest::describe(&a.strategy, best_params, &portfolio_config),
+            backtest::describe(&a.strategy, best_params, config),
             &full,
             &names,
             Some(backtest::buy_and_hold(series, config.initial_cash)),

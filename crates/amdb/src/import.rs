@@ -282,8 +282,9 @@ pub fn infer_timeframe(bars: &Bars) -> Option<Timeframe> {
 }
 
 /// Bars from a file in any format `import bars` reads by extension, with columns found by
-/// name (for `amdb ta --input` and `amdb backtest --input`). Times must increase.
-pub fn read_bars_file(file: &Path) -> CliResult<Bars> {
+/// name, opening in `[from, to)` (for `amdb ta --input` and `amdb backtest --input`). Times
+/// must increase; an empty range is an error.
+pub fn read_bars_file(file: &Path, from: Option<i64>, to: Option<i64>) -> CliResult<Bars> {
     let map = ColumnMap::default();
     let mut quiet = |_: u64, _: u64| {};
     let bars = match format_of(file)? {
@@ -311,5 +312,13 @@ pub fn read_bars_file(file: &Path) -> CliResult<Bars> {
             amdb_market::time::format_time(bars.ts[i]),
         )));
     }
-    Ok(bars)
+    let lo = from.map_or(0, |f| bars.ts.partition_point(|&t| t < f));
+    let hi = to.map_or(bars.len(), |t| bars.ts.partition_point(|&x| x < t));
+    if lo >= hi {
+        return Err(CliError::new(format!(
+            "{}: no bars in the range asked for",
+            file.display()
+        )));
+    }
+    Ok(bars.slice(lo..hi))
 }

@@ -167,13 +167,7 @@ pub fn run(g: &GlobalArgs, a: TaArgs) -> CliResult {
 
 fn load(g: &GlobalArgs, a: &TaArgs) -> CliResult<Bars> {
     let bars = match &a.input {
-        Some(file) => {
-            let bars = crate::import::read_bars_file(file)?;
-            let lo = a.from.map_or(0, |f| bars.ts.partition_point(|&t| t < f));
-            let hi =
-                a.to.map_or(bars.len(), |t| bars.ts.partition_point(|&x| x < t));
-            bars.slice(lo..hi.max(lo))
-        }
+        Some(file) => crate::import::read_bars_file(file, a.from, a.to)?,
         None => {
             let market = readable(g)?;
             let series = SeriesArgs {

@@ -51,24 +51,16 @@ impl Accumulator {
     /// Equity at a bar's close, and whether a position was open then.
     #[inline]
     pub fn push(&mut self, equity: f64, exposed: bool) {
-        if self.ruined {
-            self.last = equity;
-            self.returns += 1;
-            self.exposed += exposed as usize;
-            return;
-        }
-        if equity <= 0.0 {
+        self.returns += 1;
+        self.exposed += exposed as usize;
+        if self.ruined || equity <= 0.0 {
             // A short that lost more than the account: returns from here on divide by
             // nothing meaningful. The drawdown is total and the ratios undefined.
             self.ruined = true;
             self.max_drawdown = 1.0;
             self.last = equity;
-            self.returns += 1;
-            self.exposed += exposed as usize;
             return;
         }
-        self.returns += 1;
-        self.exposed += exposed as usize;
         // Flat bars leave equity unchanged: a zero return adds nothing to the sums, and
         // skipping the division makes them nearly free.
         if equity == self.last {

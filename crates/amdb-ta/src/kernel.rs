@@ -29,11 +29,6 @@ impl Decay {
         Decay { a, a2: a * a }
     }
 
-    /// The factor of one step, `a`, and of two, `a²`.
-    pub(crate) fn factors(self) -> (f64, f64) {
-        (self.a, self.a2)
-    }
-
     /// `a * s + c`, rounded once.
     #[inline(always)]
     pub(crate) fn one(self, s: f64, c: f64) -> f64 {
@@ -44,6 +39,60 @@ impl Decay {
     #[inline(always)]
     pub(crate) fn two(self, s: f64, c1: f64, c2: f64) -> f64 {
         s.mul_add(self.a2, c1.mul_add(self.a, c2))
+    }
+}
+
+/// [`Decay`] four steps at a time, for kernels whose chain is the bottleneck even when
+/// paired (RSI): the chain then advances four steps per fused multiply-add.
+///
+/// The running value after step `k` (0-based) of a group is `a^(k+1) * s + p[k]`, where
+/// `p` is an inclusive prefix scan of the terms `c` done in two rounds, as a vector unit does
+/// it with two lane shifts: `t[k] = a * c[k-1] + c[k]`, then `p[k] = a² * t[k-2] + t[k]`
+/// (a lane with nothing shifted in keeps its value). Lane `k` depends on `c[..=k]` only, so a
+/// partial group (later terms anything) gives the same bits for the steps it has.
+///
+/// A vector unit computes "keeps its value" as `0 * a + c`, which is `c` for every `c` but
+/// `-0.0`; callers pass terms that are never `-0.0`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decay4 {
+    a: f64,
+    a2: f64,
+    /// `a`, `a²`, `a³`, `a⁴`: the factors of the running value after each step of a group.
+    powers: [f64; 4],
+}
+
+impl Decay4 {
+    pub(crate) fn new(a: f64) -> Decay4 {
+        let a2 = a * a;
+        Decay4 {
+            a,
+            a2,
+            powers: [a, a2, a2 * a, a2 * a2],
+        }
+    }
+
+    /// `(a, a², [a, a², a³, a⁴])`, for vector kernels.
+    pub(crate) fn factors(self) -> (f64, f64, [f64; 4]) {
+        (self.a, self.a2, self.powers)
+    }
+
+    /// The running value after each of the four steps with terms `c` from `s`.
+    #[inline(always)]
+    pub(crate) fn steps(self, s: f64, c: [f64; 4]) -> [f64; 4] {
+        let (a, a2, p) = (self.a, self.a2, self.powers);
+        let t = [
+            c[0],
+            c[0].mul_add(a, c[1]),
+            c[1].mul_add(a, c[2]),
+            c[2].mul_add(a, c[3]),
+        ];
+        let scan = [t[0], t[1], t[0].mul_add(a2, t[2]), t[1].mul_add(a2, t[3])];
+        [
+            s.mul_add(p[0], scan[0]),
+            s.mul_add(p[1], scan[1]),
+            s.mul_add(p[2], scan[2]),
+            s.mul_add(p[3], scan[3]),
+        ]
     }
 }
 

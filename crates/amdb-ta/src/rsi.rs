@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 
-use crate::kernel::{self, div2, Decay, Kernel};
+use crate::kernel::{self, Decay4, Kernel};
 
 /// `100 * gain / (gain + loss)`, 0 for a (TA-Lib) zero sum. Both averages are sums of
 /// non-negative terms, so only the upper end of TA-Lib's zero band needs a test.
@@ -23,15 +23,6 @@ fn ratio(gain: f64, loss: f64) -> f64 {
     } else {
         100.0 * (gain / sum)
     }
-}
-
-/// [`ratio`] of two bars with one packed division: the same bits as two calls.
-#[inline(always)]
-fn ratio2(gain: [f64; 2], loss: [f64; 2]) -> [f64; 2] {
-    let sum = [gain[0] + loss[0], gain[1] + loss[1]];
-    let q = div2(gain, sum);
-    let one = |s: f64, q: f64| if s < crate::EPSILON { 0.0 } else { 100.0 * q };
-    [one(sum[0], q[0]), one(sum[1], q[1])]
 }
 
 /// A change's contributions to the gain and loss averages: `max(change, 0) / period` and
@@ -50,27 +41,27 @@ fn terms(change: f64, inv_period: f64) -> (f64, f64) {
 /// Streaming Wilder RSI.
 ///
 /// The smoothing `avg = (avg * (period - 1) + change) / period` is evaluated as
-/// `avg = a * avg + change / period` with `a = (period - 1) / period`: one fused
-/// multiply-add per average instead of a multiplication, an addition and a division in the
-/// loop-carried chain, and steps are paired (`Decay::two`) so the chain advances two
-/// bars per multiply-add. Pairs start at the first bar after the seed, in `update` and in
-/// the batch kernel alike. The results are TA-Lib's within a few units in the last place.
+/// `avg = a * avg + change / period` with `a = (period - 1) / period`, four bars at a time
+/// ([`Decay4`]): the loop-carried chain is one fused multiply-add per four bars instead of a
+/// multiplication, an addition and a division per bar. Groups start at the first bar after
+/// the seed, in `update` and in the batch kernels alike, so both give the same bits. The
+/// results are TA-Lib's within a few units in the last place.
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
     inv_period: f64,
-    decay: Decay,
+    decay: Decay4,
     prev: f64,
     started: bool,
     /// Changes seen, up to `period` (the seed).
     changes: usize,
-    /// The averages after the seed or after the last pair of steps.
+    /// The averages after the seed or after the last full group of four bars.
     gain: f64,
     loss: f64,
-    /// Terms of the first step of a pair whose second step has not come yet.
-    pending_gain: f64,
-    pending_loss: f64,
-    half: bool,
+    /// Terms of the current group's bars so far (`phase` of them).
+    pending_gain: [f64; 4],
+    pending_loss: [f64; 4],
+    phase: usize,
 }
 
 impl Rsi {
@@ -81,15 +72,15 @@ impl Rsi {
         Rsi {
             period,
             inv_period: 1.0 / p,
-            decay: Decay::new((p - 1.0) / p),
+            decay: Decay4::new((p - 1.0) / p),
             prev: 0.0,
             started: false,
             changes: 0,
             gain: 0.0,
             loss: 0.0,
-            pending_gain: 0.0,
-            pending_loss: 0.0,
-            half: false,
+            pending_gain: [0.0; 4],
+            pending_loss: [0.0; 4],
+            phase: 0,
         }
     }
 
@@ -117,36 +108,105 @@ impl Rsi {
             self.gain /= p;
             return Some(ratio(self.gain, self.loss));
         }
-        let (g, l) = terms(change, self.inv_period);
-        if self.half {
-            // Second step of a pair: fold both into the averages.
-            self.half = false;
-            self.gain = self.decay.two(self.gain, self.pending_gain, g);
-            self.loss = self.decay.two(self.loss, self.pending_loss, l);
-            Some(ratio(self.gain, self.loss))
+        let k = self.phase;
+        (self.pending_gain[k], self.pending_loss[k]) = terms(change, self.inv_period);
+        // Lane k of the group depends on the terms so far only (see Decay4).
+        let gains = self.decay.steps(self.gain, self.pending_gain);
+        let losses = self.decay.steps(self.loss, self.pending_loss);
+        if k == 3 {
+            (self.gain, self.loss, self.phase) = (gains[3], losses[3], 0);
         } else {
-            // First step of a pair: its averages hang off the chain.
-            self.half = true;
-            (self.pending_gain, self.pending_loss) = (g, l);
-            Some(ratio(
-                self.decay.one(self.gain, g),
-                self.decay.one(self.loss, l),
-            ))
+            self.phase = k + 1;
         }
+        Some(ratio(gains[k], losses[k]))
     }
-}
 
-impl Rsi {
-    /// Runs `update` over the warm-up and over an unfinished pair; returns how many inputs
+    /// Runs `update` over the warm-up and over an unfinished group; returns how many inputs
     /// it took.
     #[inline(always)]
     fn lead_in(&mut self, input: &[f64], out: &mut [MaybeUninit<f64>]) -> usize {
         let mut i = 0;
-        while i < input.len() && (self.changes < self.period || self.half) {
+        while i < input.len() && (self.changes < self.period || self.phase != 0) {
             out[i].write(self.update(input[i]).unwrap_or(f64::NAN));
             i += 1;
         }
         i
+    }
+
+    /// Runs `update` over the inputs from `i` on (a tail shorter than a group).
+    #[inline(always)]
+    fn finish(&mut self, input: &[f64], out: &mut [MaybeUninit<f64>], i: usize) {
+        for (x, o) in input[i..].iter().zip(&mut out[i..]) {
+            o.write(self.update(*x).unwrap_or(f64::NAN));
+        }
+    }
+
+    /// The batch loop with four bars in the four lanes of a 256-bit register: the same
+    /// operations on the same values as [`Kernel::kernel`] (so the same bits).
+    ///
+    /// # Safety
+    /// Only callable where the CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn kernel_avx2(&mut self, input: &[f64], out: &mut [MaybeUninit<f64>]) {
+        use std::arch::x86_64::*;
+        let mut i = self.lead_in(input, out);
+        // The loop reads the input before each group, so it needs one behind it.
+        while i == 0 && i < input.len() {
+            out[i].write(self.update(input[i]).unwrap_or(f64::NAN));
+            i += 1;
+            i += self.lead_in(&input[i..], &mut out[i..]);
+        }
+        let n = input.len();
+        let (a, a2, powers) = self.decay.factors();
+        // SAFETY: AVX2 and FMA are available (the caller's contract); every load is of
+        // `input[i - 1..i + 4]` with `1 <= i` and `i + 4 <= n`, every store of
+        // `out[i..i + 4]`.
+        unsafe {
+            let powers = _mm256_loadu_pd(powers.as_ptr());
+            let (a, a2) = (_mm256_set1_pd(a), _mm256_set1_pd(a2));
+            let inv_period = _mm256_set1_pd(self.inv_period);
+            let (zero, eps, hundred) = (
+                _mm256_setzero_pd(),
+                _mm256_set1_pd(crate::EPSILON),
+                _mm256_set1_pd(100.0),
+            );
+            // Decay4::steps' scan: lanes shifted up by one (then two) with zeros shifted in.
+            let scan = |c: __m256d| {
+                let by_one = _mm256_blend_pd(_mm256_permute4x64_pd(c, 0b10_01_00_00), zero, 1);
+                let t = _mm256_fmadd_pd(by_one, a, c);
+                _mm256_fmadd_pd(_mm256_permute2f128_pd(t, t, 0x08), a2, t)
+            };
+            // The averages after the last group, in every lane.
+            let mut gain = _mm256_set1_pd(self.gain);
+            let mut loss = _mm256_set1_pd(self.loss);
+            while i + 4 <= n {
+                let x = _mm256_loadu_pd(input.as_ptr().add(i));
+                let before = _mm256_loadu_pd(input.as_ptr().add(i - 1));
+                let scaled = _mm256_mul_pd(_mm256_sub_pd(x, before), inv_period);
+                // terms(): up = scaled > 0 ? scaled : 0 (maxpd returns its second operand
+                // unless the first is greater), down = up - scaled.
+                let up = _mm256_max_pd(scaled, zero);
+                let down = _mm256_sub_pd(up, scaled);
+                let g = _mm256_fmadd_pd(gain, powers, scan(up));
+                let l = _mm256_fmadd_pd(loss, powers, scan(down));
+                // ratio(): gains over sums, times 100, 0 where a sum is below epsilon
+                // (NLT_UQ keeps a NaN sum's NaN, as the scalar comparison does).
+                let sums = _mm256_add_pd(g, l);
+                let r = _mm256_mul_pd(_mm256_div_pd(g, sums), hundred);
+                let r = _mm256_and_pd(_mm256_cmp_pd::<_CMP_NLT_UQ>(sums, eps), r);
+                _mm256_storeu_pd(out.as_mut_ptr().add(i).cast::<f64>(), r);
+                gain = _mm256_permute4x64_pd(g, 0b11_11_11_11);
+                loss = _mm256_permute4x64_pd(l, 0b11_11_11_11);
+                i += 4;
+            }
+            self.gain = _mm256_cvtsd_f64(gain);
+            self.loss = _mm256_cvtsd_f64(loss);
+        }
+        if i > 0 {
+            self.prev = input[i - 1];
+        }
+        self.finish(input, out, i);
     }
 }
 
@@ -156,89 +216,35 @@ impl Kernel for Rsi {
         let i = self.lead_in(input, out);
         let (inv_period, decay) = (self.inv_period, self.decay);
         let (mut gain, mut loss, mut prev) = (self.gain, self.loss, self.prev);
-        let mut pairs = input[i..].chunks_exact(2);
-        let mut slots = out[i..].chunks_exact_mut(2);
-        for (x, o) in (&mut pairs).zip(&mut slots) {
-            let (g1, l1) = terms(x[0] - prev, inv_period);
-            let (g2, l2) = terms(x[1] - x[0], inv_period);
-            prev = x[1];
-            let first = [decay.one(gain, g1), decay.one(loss, l1)];
-            gain = decay.two(gain, g1, g2);
-            loss = decay.two(loss, l1, l2);
-            let r = ratio2([first[0], gain], [first[1], loss]);
-            o[0].write(r[0]);
-            o[1].write(r[1]);
+        let mut groups = input[i..].chunks_exact(4);
+        let mut slots = out[i..].chunks_exact_mut(4);
+        for (x, o) in (&mut groups).zip(&mut slots) {
+            let (mut up, mut down) = ([0.0; 4], [0.0; 4]);
+            for k in 0..4 {
+                (up[k], down[k]) = terms(x[k] - prev, inv_period);
+                prev = x[k];
+            }
+            let g = decay.steps(gain, up);
+            let l = decay.steps(loss, down);
+            for k in 0..4 {
+                o[k].write(ratio(g[k], l[k]));
+            }
+            (gain, loss) = (g[3], l[3]);
         }
         (self.gain, self.loss, self.prev) = (gain, loss, prev);
-        if let ([x], [o]) = (pairs.remainder(), slots.into_remainder()) {
-            o.write(self.update(*x).unwrap_or(f64::NAN));
-        }
+        let done = input.len() - groups.remainder().len();
+        self.finish(input, out, done);
     }
 
-    /// [`Kernel::kernel`] with a pair of bars in the two lanes of a register: the same
-    /// operations on the same values (so the same bits), in about half the instructions
-    /// the compiler finds on its own.
+    /// [`Rsi::kernel_avx2`] where the CPU has AVX2 (every FMA CPU but a few older AMD ones).
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn kernel_fma(&mut self, input: &[f64], out: &mut [MaybeUninit<f64>]) {
-        use std::arch::x86_64::*;
-        let mut i = self.lead_in(input, out);
-        // The loop reads the input before each pair, so it needs one behind it.
-        while i == 0 && i < input.len() {
-            out[i].write(self.update(input[i]).unwrap_or(f64::NAN));
-            i += 1;
-            i += self.lead_in(&input[i..], &mut out[i..]);
-        }
-        let n = input.len();
-        let (a, a2) = self.decay.factors();
-        // SAFETY: FMA is available (the caller's contract; SSE2 always is); every load is
-        // of `input[i - 1..i + 2]` with `1 <= i` and `i + 2 <= n`, every store of
-        // `out[i..i + 2]`.
-        unsafe {
-            // Lane 0 the first bar of a pair (one step), lane 1 the second (two steps).
-            let factors = _mm_set_pd(a2, a);
-            let shifted = _mm_set_pd(a, 0.0);
-            let inv_period = _mm_set1_pd(self.inv_period);
-            let (zero, eps, hundred) = (
-                _mm_setzero_pd(),
-                _mm_set1_pd(crate::EPSILON),
-                _mm_set1_pd(100.0),
-            );
-            // The averages after the last pair, in both lanes.
-            let mut gain = _mm_set1_pd(self.gain);
-            let mut loss = _mm_set1_pd(self.loss);
-            while i + 2 <= n {
-                let x = _mm_loadu_pd(input.as_ptr().add(i));
-                let before = _mm_loadu_pd(input.as_ptr().add(i - 1));
-                let scaled = _mm_mul_pd(_mm_sub_pd(x, before), inv_period);
-                // terms(): up = scaled > 0 ? scaled : 0 (maxpd returns its second operand
-                // unless the first is greater), down = up - scaled.
-                let up = _mm_max_pd(scaled, zero);
-                let down = _mm_sub_pd(up, scaled);
-                // Decay::one in lane 0, Decay::two in lane 1: [c1, a * c1 + c2] first
-                // (lane 0 is 0 * 0 + c1, exactly c1), then a or a² times the average plus it.
-                let up = _mm_fmadd_pd(_mm_unpacklo_pd(zero, up), shifted, up);
-                let down = _mm_fmadd_pd(_mm_unpacklo_pd(zero, down), shifted, down);
-                let g = _mm_fmadd_pd(gain, factors, up);
-                let l = _mm_fmadd_pd(loss, factors, down);
-                // ratio2(): gains over sums, times 100, 0 where a sum is below epsilon
-                // (cmpnlt keeps a NaN sum's NaN, as the scalar comparison does).
-                let sums = _mm_add_pd(g, l);
-                let r = _mm_mul_pd(_mm_div_pd(g, sums), hundred);
-                let r = _mm_and_pd(_mm_cmpnlt_pd(sums, eps), r);
-                _mm_storeu_pd(out.as_mut_ptr().add(i).cast::<f64>(), r);
-                gain = _mm_unpackhi_pd(g, g);
-                loss = _mm_unpackhi_pd(l, l);
-                i += 2;
-            }
-            self.gain = _mm_cvtsd_f64(gain);
-            self.loss = _mm_cvtsd_f64(loss);
-        }
-        if i > 0 {
-            self.prev = input[i - 1];
-        }
-        if i < n {
-            out[i].write(self.update(input[i]).unwrap_or(f64::NAN));
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has FMA (the caller's contract) and AVX2 (just checked).
+            unsafe { self.kernel_avx2(input, out) }
+        } else {
+            self.kernel(input, out)
         }
     }
 }
@@ -313,6 +319,46 @@ mod tests {
         let up: Vec<f64> = (0..20).map(f64::from).collect();
         assert!(rsi(&up, 14)[14..].iter().all(|&v| v == 100.0));
         assert!(rsi_cutler(&up, 14)[14..].iter().all(|&v| v == 100.0));
+    }
+
+    /// `run` takes the vector kernel on this machine; the portable one serves CPUs without
+    /// AVX2 and FMA, so it is checked here directly: both, fed in chunks, give `update`'s
+    /// bits.
+    #[test]
+    fn portable_and_vector_kernels_give_updates_bits() {
+        use proptest::prelude::*;
+        let walks = (
+            prop::collection::vec(-1.0f64..1.0, 0..200),
+            2usize..30,
+            prop::collection::vec(0usize..200, 0..4),
+        );
+        proptest!(|((steps, period, mut cuts) in walks)| {
+            let mut price = 100.0;
+            let input: Vec<f64> = steps.iter().map(|s| { price += s; price }).collect();
+            let mut streamed = Rsi::new(period);
+            let want: Vec<u64> = input
+                .iter()
+                .map(|&x| streamed.update(x).unwrap_or(f64::NAN).to_bits())
+                .collect();
+            cuts.push(0);
+            cuts.push(input.len());
+            cuts.iter_mut().for_each(|c| *c = (*c).min(input.len()));
+            cuts.sort_unstable();
+            let chunked = |portable: bool| {
+                let (mut state, mut out) = (Rsi::new(period), vec![0.0; input.len()]);
+                for w in cuts.windows(2) {
+                    let slots = kernel::as_slots(&mut out[w[0]..w[1]]);
+                    if portable {
+                        state.kernel(&input[w[0]..w[1]], slots);
+                    } else {
+                        kernel::run(&mut state, &input[w[0]..w[1]], slots);
+                    }
+                }
+                out.iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
+            };
+            prop_assert_eq!(&chunked(true), &want);
+            prop_assert_eq!(&chunked(false), &want);
+        });
     }
 
     #[test]

@@ -85,8 +85,21 @@ impl Accumulator {
 
     /// [`Accumulator::push`] for bars over which cash and position stay the same: equity is
     /// `cash + qty × close` at each. The same arithmetic in the same order as pushing them
-    /// one by one, with the state held in locals so the loop runs in registers.
+    /// one by one, with the state held in locals so the loop runs in registers. The closes
+    /// are finite (as [`BarSeries`](super::BarSeries) guarantees).
+    // Not inlined: inside the event loop the compiler keeps the sums on the stack, which
+    // puts a store and a load on the loop-carried chain of every bar.
+    #[inline(never)]
     pub fn push_run(&mut self, cash: f64, qty: f64, closes: &[f64]) {
+        debug_assert!(closes.iter().all(|c| c.is_finite()));
+        if qty == 0.0 && !closes.is_empty() {
+            // Flat: equity is `cash` at every bar (0 × a finite close is 0). After the first
+            // bar every push sees the equity it last saw, which only counts the bar (or, if
+            // the account is ruined, sets what the first push set).
+            self.push(cash, false);
+            self.returns += closes.len() - 1;
+            return;
+        }
         let mut s = self.clone();
         for &c in closes {
             s.push(cash + qty * c, qty != 0.0);
@@ -273,6 +286,30 @@ mod tests {
             }
             proptest::prop_assert!((acc.max_drawdown - dd).abs() < 1e-12);
             proptest::prop_assert!((acc.sum - sum).abs() < 1e-9);
+        }
+    }
+
+    proptest::proptest! {
+        /// The run form (including its shortcut for flat runs) is pushing bar by bar.
+        #[test]
+        fn push_run_is_pushing_each_bar(
+            runs in proptest::collection::vec(
+                (-50.0f64..200.0, proptest::sample::select(vec![0.0, 0.5, -1.0]), 0usize..6),
+                0..30,
+            ),
+            closes in proptest::collection::vec(1.0f64..100.0, 200),
+        ) {
+            let (mut by_run, mut by_bar) = (Accumulator::new(100.0), Accumulator::new(100.0));
+            let mut at = 0;
+            for (cash, qty, len) in runs {
+                let run = &closes[at..at + len];
+                at += len;
+                by_run.push_run(cash, qty, run);
+                for &c in run {
+                    by_bar.push(cash + qty * c, qty != 0.0);
+                }
+            }
+            proptest::prop_assert_eq!(format!("{by_run:?}"), format!("{by_bar:?}"));
         }
     }
 

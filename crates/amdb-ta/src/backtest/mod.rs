@@ -13,6 +13,7 @@
 mod account;
 mod bars;
 mod config;
+mod crosses;
 mod grid;
 mod metrics;
 mod order;

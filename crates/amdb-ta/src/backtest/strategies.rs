@@ -146,31 +146,10 @@ impl Strategy for EmaCross {
 
     /// Crosses do not depend on the position: list them all at once.
     fn decisions(&mut self, bars: &BarSeries<'_>) -> Option<Vec<(usize, Signal)>> {
-        let (f, s) = (&self.fast[..bars.len()], &self.slow[..bars.len()]);
-        let mut out = Vec::new();
-        // `cross` over the whole series, with the previous bar's comparisons carried and
-        // the per-bar work branch-free; only the rare cross takes a branch.
-        let (mut was_above, mut was_below, mut was_valid) = (false, false, false);
-        for i in 0..f.len() {
-            let (fi, si) = (f[i], s[i]);
-            let (above, below) = (fi > si, fi < si);
-            let valid = !(fi.is_nan() | si.is_nan());
-            let up = above & !was_above & was_valid;
-            let down = below & !was_below & was_valid;
-            if up | down {
-                let order = OrderType::Market;
-                out.push((
-                    i,
-                    if up {
-                        Signal::Long(order)
-                    } else {
-                        Signal::Short(order)
-                    },
-                ));
-            }
-            (was_above, was_below, was_valid) = (above, below, valid);
-        }
-        Some(out)
+        Some(super::crosses::crosses(
+            &self.fast[..bars.len()],
+            &self.slow[..bars.len()],
+        ))
     }
 }
 

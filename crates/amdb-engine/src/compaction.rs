@@ -46,6 +46,7 @@ impl Compaction {
     ) -> Compaction {
         let (lo, hi) = user_range(&inputs);
         let below = base.overlapping(level + 1, Some(&lo), Some(&hi));
+        let smallest_snapshot = horizon_for(&ks, smallest_snapshot);
         Compaction {
             ks,
             level,
@@ -66,6 +67,7 @@ impl Compaction {
         smallest_snapshot: SequenceNumber,
     ) -> Compaction {
         let inputs = base.levels[level].clone();
+        let smallest_snapshot = horizon_for(&ks, smallest_snapshot);
         Compaction {
             ks,
             level,
@@ -166,6 +168,17 @@ pub(crate) fn compaction_loop(db: Arc<DbInner>) {
             db.set_bg_error(e);
             return;
         }
+    }
+}
+
+/// The sequence below which a compaction of `ks` may drop versions: none for a versioned
+/// keyspace (as if a snapshot at sequence 0 were open forever), so it keeps every version
+/// and every tombstone.
+fn horizon_for(ks: &KeyspaceState, smallest_snapshot: SequenceNumber) -> SequenceNumber {
+    if ks.options.versioned {
+        0
+    } else {
+        smallest_snapshot
     }
 }
 

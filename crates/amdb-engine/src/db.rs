@@ -349,20 +349,38 @@ impl Db {
     /// A cursor over `ks` within the options' bounds, at their snapshot or now.
     pub fn iter(&self, ks: &Keyspace, opts: &ReadOptions<'_>) -> Result<DbIterator> {
         let (seq, sv) = self.read_view(ks, opts.snapshot)?;
+        let merged = Self::merged(&sv);
+        self.inner.counters.add(&self.inner.counters.iterators, 1);
+        Ok(DbIterator::new(
+            merged,
+            seq,
+            opts.lower_bound.clone(),
+            opts.upper_bound.clone(),
+            sv,
+        ))
+    }
+
+    /// Every internal entry of `ks` (all versions, tombstones included) merged in key
+    /// order, and the sequence it should be read at. The iterator holds the super-version
+    /// it reads.
+    pub(crate) fn internal_iter(
+        &self,
+        ks: &Keyspace,
+        opts: &ReadOptions<'_>,
+    ) -> Result<(SequenceNumber, PinnedIter)> {
+        let (seq, sv) = self.read_view(ks, opts.snapshot)?;
+        let merged = Self::merged(&sv);
+        Ok((seq, PinnedIter { merged, _sv: sv }))
+    }
+
+    fn merged(sv: &SuperVersion) -> MergingIter {
         let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
         children.push(Box::new(sv.mem.iter()));
         for m in &sv.imms {
             children.push(Box::new(m.iter()));
         }
         sv.version.add_iterators(&mut children);
-        self.inner.counters.add(&self.inner.counters.iterators, 1);
-        Ok(DbIterator::new(
-            MergingIter::new(children),
-            seq,
-            opts.lower_bound.clone(),
-            opts.upper_bound.clone(),
-            sv,
-        ))
+        MergingIter::new(children)
     }
 
     // ---- maintenance ----
@@ -548,5 +566,24 @@ fn wal_sync_loop(db: Arc<DbInner>) {
                 }
             }
         }
+    }
+}
+
+/// A merged internal iterator and the super-version whose tables and memtables it reads.
+pub(crate) struct PinnedIter {
+    merged: MergingIter,
+    _sv: Arc<SuperVersion>,
+}
+
+impl std::ops::Deref for PinnedIter {
+    type Target = MergingIter;
+    fn deref(&self) -> &MergingIter {
+        &self.merged
+    }
+}
+
+impl std::ops::DerefMut for PinnedIter {
+    fn deref_mut(&mut self) -> &mut MergingIter {
+        &mut self.merged
     }
 }

@@ -26,6 +26,11 @@ pub struct KeyspaceOptions {
     pub bloom_bits_per_key: u32,
     /// Target uncompressed size of data blocks.
     pub block_size: usize,
+    /// Keep every version of every key: compaction never drops a superseded version or a
+    /// tombstone, so [`Db::history`](crate::Db::history) lists all of them and
+    /// [`Db::get_at`](crate::Db::get_at) reads any past sequence. Costs the space of every
+    /// version. Fixed when the keyspace is created.
+    pub versioned: bool,
 }
 
 impl Default for KeyspaceOptions {
@@ -34,6 +39,7 @@ impl Default for KeyspaceOptions {
             compression: Compression::Lz4,
             bloom_bits_per_key: 10,
             block_size: 4096,
+            versioned: false,
         }
     }
 }

@@ -98,6 +98,7 @@ impl VersionEdit {
             body.push(k.options.compression.code());
             coding::put_varint32(&mut body, k.options.bloom_bits_per_key);
             coding::put_varint32(&mut body, k.options.block_size as u32);
+            coding::put_varint32(&mut body, keyspace_flags(&k.options));
             field(&mut out, Tag::NewKeyspace, &mut body);
         }
         for &(ks, seq) in &self.flushed_seqs {
@@ -154,6 +155,18 @@ impl VersionEdit {
                         Compression::from_code(b.u8().ok_or_else(bad)?).ok_or_else(bad)?;
                     let bloom_bits_per_key = b.varint32().ok_or_else(bad)?;
                     let block_size = b.varint32().ok_or_else(bad)? as usize;
+                    // Absent in MANIFESTs written before keyspaces had flags.
+                    let flags = if b.is_empty() {
+                        0
+                    } else {
+                        b.varint32().ok_or_else(bad)?
+                    };
+                    if flags & !FLAG_VERSIONED != 0 {
+                        return Err(format!(
+                            "keyspace {name:?} has unknown flags {flags:#x} at byte {at} \
+                             (written by a newer AmDb?)"
+                        ));
+                    }
                     e.new_keyspaces.push(NewKeyspace {
                         id,
                         name,
@@ -161,6 +174,7 @@ impl VersionEdit {
                             compression,
                             bloom_bits_per_key,
                             block_size,
+                            versioned: flags & FLAG_VERSIONED != 0,
                         },
                     });
                 }
@@ -204,6 +218,17 @@ impl VersionEdit {
             }
         }
         Ok(e)
+    }
+}
+
+/// `NewKeyspace` flag bits (docs/formats.md §7).
+const FLAG_VERSIONED: u32 = 1;
+
+fn keyspace_flags(o: &KeyspaceOptions) -> u32 {
+    if o.versioned {
+        FLAG_VERSIONED
+    } else {
+        0
     }
 }
 

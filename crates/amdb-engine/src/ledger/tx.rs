@@ -1,0 +1,151 @@
+//! A transaction's hashes: each entry's, the batch's Merkle root, and the chain link.
+//!
+//! The exact byte strings hashed are specified in `docs/ledger.md` ("What is hashed"); this
+//! file is their only implementation, shared by the engine (which writes them) and the
+//! verifiers (which recompute them from a proof). Every variable-length field is preceded by
+//! its length and every structure starts with its own domain string, so two different
+//! entries or transactions never hash the same bytes.
+
+use super::merkle::{self, Hash};
+
+/// Starts every entry hash's input.
+const ENTRY_DOMAIN: &[u8] = b"amdb.entry.v1";
+/// Starts every transaction hash's input.
+const TX_DOMAIN: &[u8] = b"amdb.tx.v1";
+
+/// The previous hash of transaction 1.
+pub const GENESIS: Hash = [0; 32];
+
+/// What an entry did to its key. The numbers are the WAL's (`docs/formats.md` §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Delete = 0,
+    Put = 1,
+}
+
+impl Op {
+    pub fn from_u8(v: u8) -> Option<Op> {
+        match v {
+            0 => Some(Op::Delete),
+            1 => Some(Op::Put),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Delete => "delete",
+            Op::Put => "put",
+        }
+    }
+}
+
+/// BLAKE3 of a put's value; 32 zero bytes for a delete (which has none).
+pub fn value_hash(op: Op, value: &[u8]) -> Hash {
+    match op {
+        Op::Put => *blake3::hash(value).as_bytes(),
+        Op::Delete => [0; 32],
+    }
+}
+
+/// The hash of one entry: keyspace id, key, operation and the value's hash.
+pub fn entry_hash(keyspace: u32, key: &[u8], op: Op, value_hash: &Hash) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(ENTRY_DOMAIN);
+    h.update(&keyspace.to_le_bytes());
+    h.update(&(key.len() as u32).to_le_bytes());
+    h.update(key);
+    h.update(&[op as u8]);
+    h.update(value_hash);
+    *h.finalize().as_bytes()
+}
+
+/// The Merkle root over a batch's entry hashes, in batch order.
+pub fn entries_root(entry_hashes: &[Hash]) -> Hash {
+    merkle::MerkleTree::from_leaves(entry_hashes.iter().map(merkle::leaf_of)).root()
+}
+
+/// What a transaction's hash covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxHeader {
+    /// Counts from 1 without gaps.
+    pub tx: u64,
+    /// Commit time, nanoseconds since the Unix epoch; never before the previous tx's.
+    pub time_ns: i64,
+    /// The previous transaction's hash ([`GENESIS`] for tx 1).
+    pub prev: Hash,
+    pub entries_root: Hash,
+}
+
+impl TxHeader {
+    /// The chain link: this hash is the transaction's leaf in the ledger's tree and the
+    /// `prev` of the next transaction.
+    pub fn hash(&self) -> Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(TX_DOMAIN);
+        h.update(&self.tx.to_le_bytes());
+        h.update(&self.time_ns.to_le_bytes());
+        h.update(&self.prev);
+        h.update(&self.entries_root);
+        *h.finalize().as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(ks: u32, key: &[u8], value: &[u8]) -> Hash {
+        entry_hash(ks, key, Op::Put, &value_hash(Op::Put, value))
+    }
+
+    #[test]
+    fn every_field_of_an_entry_counts() {
+        let base = put(1, b"key", b"value");
+        assert_ne!(base, put(2, b"key", b"value"), "keyspace");
+        assert_ne!(base, put(1, b"kez", b"value"), "key");
+        assert_ne!(base, put(1, b"key", b"valuf"), "value");
+        let deleted = entry_hash(1, b"key", Op::Delete, &value_hash(Op::Delete, b""));
+        assert_ne!(deleted, put(1, b"key", b""), "a delete is not an empty put");
+        // The key's length is framed: moving a byte between key and value changes it.
+        assert_ne!(put(1, b"ke", b"yvalue"), base);
+    }
+
+    #[test]
+    fn every_field_of_a_transaction_counts() {
+        let h = TxHeader {
+            tx: 7,
+            time_ns: 1_700_000_000_000_000_000,
+            prev: [3; 32],
+            entries_root: [4; 32],
+        };
+        let base = h.hash();
+        assert_ne!(base, TxHeader { tx: 8, ..h }.hash());
+        assert_ne!(
+            base,
+            TxHeader {
+                time_ns: h.time_ns + 1,
+                ..h
+            }
+            .hash()
+        );
+        assert_ne!(base, TxHeader { prev: [5; 32], ..h }.hash());
+        assert_ne!(
+            base,
+            TxHeader {
+                entries_root: [5; 32],
+                ..h
+            }
+            .hash()
+        );
+    }
+
+    #[test]
+    fn the_batch_root_depends_on_order_and_content() {
+        let (a, b, c) = (put(0, b"a", b"1"), put(0, b"b", b"2"), put(0, b"c", b"3"));
+        let root = entries_root(&[a, b, c]);
+        assert_ne!(root, entries_root(&[b, a, c]));
+        assert_ne!(root, entries_root(&[a, b]));
+        assert_eq!(root, entries_root(&[a, b, c]));
+    }
+}

@@ -261,7 +261,7 @@ impl Db {
     /// The sequence and super-version a read uses. Without a snapshot, a read must not use a
     /// sequence below the version's gc horizon (a compaction may have dropped what it would
     /// need), so it retries with a fresh sequence; snapshots are always at or above it.
-    fn read_view(
+    pub(crate) fn read_view(
         &self,
         ks: &Keyspace,
         snapshot: Option<&Snapshot>,
@@ -321,7 +321,7 @@ impl Db {
             .collect()
     }
 
-    fn lookup(
+    pub(crate) fn lookup(
         &self,
         sv: &SuperVersion,
         user_key: &[u8],

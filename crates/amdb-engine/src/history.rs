@@ -65,10 +65,8 @@ impl Db {
                 "sequence {seq} is in the future (the last is {now})"
             )));
         }
-        Ok(self
-            .history(ks, key)?
-            .into_iter()
-            .find(|v| v.sequence <= seq)
-            .and_then(|v| v.value))
+        // A point read at `seq` on today's tables: they still hold every version it needs.
+        let (_, sv) = self.read_view(ks, None)?;
+        self.lookup(&sv, key.as_ref(), seq, true)
     }
 }

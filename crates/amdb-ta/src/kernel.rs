@@ -55,9 +55,8 @@ impl Decay {
 /// `-0.0`; callers pass terms that are never `-0.0`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Decay4 {
-    a: f64,
-    a2: f64,
-    /// `a`, `a²`, `a³`, `a⁴`: the factors of the running value after each step of a group.
+    /// `a`, `a²`, `a³`, `a⁴`: the factors of the running value after each step of a group
+    /// (the first two are also the scan's).
     powers: [f64; 4],
 }
 
@@ -65,21 +64,20 @@ impl Decay4 {
     pub(crate) fn new(a: f64) -> Decay4 {
         let a2 = a * a;
         Decay4 {
-            a,
-            a2,
             powers: [a, a2, a2 * a, a2 * a2],
         }
     }
 
-    /// `(a, a², [a, a², a³, a⁴])`, for vector kernels.
-    pub(crate) fn factors(self) -> (f64, f64, [f64; 4]) {
-        (self.a, self.a2, self.powers)
+    /// `[a, a², a³, a⁴]`, for vector kernels.
+    pub(crate) fn powers(self) -> [f64; 4] {
+        self.powers
     }
 
     /// The running value after each of the four steps with terms `c` from `s`.
     #[inline(always)]
     pub(crate) fn steps(self, s: f64, c: [f64; 4]) -> [f64; 4] {
-        let (a, a2, p) = (self.a, self.a2, self.powers);
+        let p = self.powers;
+        let (a, a2) = (p[0], p[1]);
         let t = [
             c[0],
             c[0].mul_add(a, c[1]),

@@ -129,3 +129,21 @@ pub(crate) fn run_hlc<S>(
         .map(|i| update(&mut state, high[i], low[i], close[i]).unwrap_or(f64::NAN))
         .collect()
 }
+
+/// [`run`] for indicators of high, low, close and volume.
+pub(crate) fn run_hlcv<S>(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    mut state: S,
+    mut update: impl FnMut(&mut S, f64, f64, f64, f64) -> Option<f64>,
+) -> Vec<f64> {
+    assert!(
+        high.len() == close.len() && low.len() == close.len() && volume.len() == close.len(),
+        "high, low, close and volume lengths differ"
+    );
+    (0..close.len())
+        .map(|i| update(&mut state, high[i], low[i], close[i], volume[i]).unwrap_or(f64::NAN))
+        .collect()
+}

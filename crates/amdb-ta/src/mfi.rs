@@ -105,17 +105,7 @@ impl Mfi {
 
 /// MFI (TA-Lib's default period: 14); the first `period` outputs are NaN.
 pub fn mfi(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], period: usize) -> Vec<f64> {
-    assert!(
-        high.len() == close.len() && low.len() == close.len() && volume.len() == close.len(),
-        "high, low, close and volume lengths differ"
-    );
-    let mut s = Mfi::new(period);
-    (0..close.len())
-        .map(|i| {
-            s.update(high[i], low[i], close[i], volume[i])
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
+    crate::run_hlcv(high, low, close, volume, Mfi::new(period), Mfi::update)
 }
 
 #[cfg(test)]

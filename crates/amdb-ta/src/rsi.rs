@@ -158,13 +158,13 @@ impl Rsi {
             i += self.lead_in(&input[i..], &mut out[i..]);
         }
         let n = input.len();
-        let (a, a2, powers) = self.decay.factors();
+        let powers = self.decay.powers();
         // SAFETY: AVX2 and FMA are available (the caller's contract); every load is of
         // `input[i - 1..i + 4]` with `1 <= i` and `i + 4 <= n`, every store of
         // `out[i..i + 4]`.
         unsafe {
+            let (a, a2) = (_mm256_set1_pd(powers[0]), _mm256_set1_pd(powers[1]));
             let powers = _mm256_loadu_pd(powers.as_ptr());
-            let (a, a2) = (_mm256_set1_pd(a), _mm256_set1_pd(a2));
             let inv_period = _mm256_set1_pd(self.inv_period);
             let (zero, eps, hundred) = (
                 _mm256_setzero_pd(),

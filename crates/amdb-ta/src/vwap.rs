@@ -104,23 +104,9 @@ impl RollingVwap {
     }
 }
 
-fn check(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) {
-    assert!(
-        high.len() == close.len() && low.len() == close.len() && volume.len() == close.len(),
-        "high, low, close and volume lengths differ"
-    );
-}
-
 /// Cumulative VWAP from the first bar; NaN until some volume has traded.
 pub fn vwap(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> Vec<f64> {
-    check(high, low, close, volume);
-    let mut s = Vwap::new();
-    (0..close.len())
-        .map(|i| {
-            s.update(high[i], low[i], close[i], volume[i])
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
+    crate::run_hlcv(high, low, close, volume, Vwap::new(), Vwap::update)
 }
 
 /// VWAP over the last `period` bars; the first `period - 1` outputs are NaN, as are those
@@ -132,14 +118,14 @@ pub fn vwap_rolling(
     volume: &[f64],
     period: usize,
 ) -> Vec<f64> {
-    check(high, low, close, volume);
-    let mut s = RollingVwap::new(period);
-    (0..close.len())
-        .map(|i| {
-            s.update(high[i], low[i], close[i], volume[i])
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
+    crate::run_hlcv(
+        high,
+        low,
+        close,
+        volume,
+        RollingVwap::new(period),
+        RollingVwap::update,
+    )
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! End-to-end tests of the `amdb` binary: real processes on real directories.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -47,13 +49,7 @@ impl Env {
 
     /// Runs and asserts success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "amdb {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::stdout_of_success(args, self.run(args))
     }
 
     fn file(&self, name: &str, contents: &[u8]) -> PathBuf {

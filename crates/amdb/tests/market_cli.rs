@@ -1,5 +1,7 @@
 //! End-to-end tests of the market commands: real `amdb` processes on real files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -29,13 +31,7 @@ impl Env {
     }
 
     fn ok_in(&self, db: &str, args: &[&str]) -> String {
-        let out = self.run_in(db, args);
-        assert!(
-            out.status.success(),
-            "amdb {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::stdout_of_success(args, self.run_in(db, args))
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -45,9 +41,7 @@ impl Env {
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run_in("db", args);
         assert_eq!(out.status.code(), Some(2), "amdb {args:?} should fail");
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(err.trim_end().lines().count(), 1, "one-line error: {err}");
-        err
+        common::one_line_error(args, out)
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -1,5 +1,7 @@
 //! End-to-end tests of `amdb ta` and `amdb backtest`: real processes, real stores, real files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -46,21 +48,11 @@ impl Env {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "amdb {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::stdout_of_success(args, self.run(args))
     }
 
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "amdb {args:?} should fail");
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(err.trim_end().lines().count(), 1, "one-line error: {err}");
-        err
+        common::one_line_error(args, self.run(args))
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -16,29 +16,9 @@ const TX_DOMAIN: &[u8] = b"amdb.tx.v1";
 /// The previous hash of transaction 1.
 pub const GENESIS: Hash = [0; 32];
 
-/// What an entry did to its key. The numbers are the WAL's (`docs/formats.md` §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Delete = 0,
-    Put = 1,
-}
-
-impl Op {
-    pub fn from_u8(v: u8) -> Option<Op> {
-        match v {
-            0 => Some(Op::Delete),
-            1 => Some(Op::Put),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::Delete => "delete",
-            Op::Put => "put",
-        }
-    }
-}
+/// What an entry did to its key: the engine's own kinds, numbered as in the WAL
+/// (`docs/formats.md` §6), so an entry is hashed with the byte it is stored with.
+pub use crate::key::ValueKind as Op;
 
 /// BLAKE3 of a put's value; 32 zero bytes for a delete (which has none).
 pub fn value_hash(op: Op, value: &[u8]) -> Hash {

@@ -7,6 +7,7 @@
 use crate::coding::{self, Decoder};
 use crate::key::{SequenceNumber, ValueKind};
 use crate::keyspace::Keyspace;
+use crate::ledger::AuditInfo;
 use smallvec::SmallVec;
 
 pub(crate) const HEADER_LEN: usize = 12;
@@ -17,6 +18,8 @@ pub struct WriteBatch {
     count: u32,
     /// Distinct keyspace ids touched, in first-use order (batches touch few keyspaces).
     keyspaces: SmallVec<[u32; 4]>,
+    /// Written as an entry of the audit keyspace in the same transaction.
+    audit: Option<Box<AuditInfo>>,
 }
 
 impl Default for WriteBatch {
@@ -40,6 +43,7 @@ impl WriteBatch {
             rep: vec![0; HEADER_LEN],
             count: 0,
             keyspaces: SmallVec::new(),
+            audit: None,
         }
     }
 
@@ -50,6 +54,7 @@ impl WriteBatch {
             rep,
             count: 0,
             keyspaces: SmallVec::new(),
+            audit: None,
         }
     }
 
@@ -62,29 +67,39 @@ impl WriteBatch {
     }
 
     pub(crate) fn put_raw(&mut self, ks: u32, key: &[u8], value: &[u8]) {
-        self.begin_entry(ValueKind::Put, ks);
-        coding::put_length_prefixed(&mut self.rep, key);
-        coding::put_length_prefixed(&mut self.rep, value);
+        self.note_entry(ks);
+        encode_put(&mut self.rep, ks, key, value);
     }
 
     pub(crate) fn delete_raw(&mut self, ks: u32, key: &[u8]) {
-        self.begin_entry(ValueKind::Delete, ks);
+        self.note_entry(ks);
+        self.rep.push(ValueKind::Delete as u8);
+        coding::put_varint32(&mut self.rep, ks);
         coding::put_length_prefixed(&mut self.rep, key);
     }
 
-    fn begin_entry(&mut self, kind: ValueKind, ks: u32) {
+    fn note_entry(&mut self, ks: u32) {
         self.count += 1;
         if !self.keyspaces.contains(&ks) {
             self.keyspaces.push(ks);
         }
-        self.rep.push(kind as u8);
-        coding::put_varint32(&mut self.rep, ks);
+    }
+
+    /// Attaches an audit record (who, what, correlation id), committed in the same
+    /// transaction as the batch's entries. Needs a database with a ledger.
+    pub fn set_audit(&mut self, info: AuditInfo) {
+        self.audit = Some(Box::new(info));
+    }
+
+    pub fn audit(&self) -> Option<&AuditInfo> {
+        self.audit.as_deref()
     }
 
     pub fn clear(&mut self) {
         self.rep.truncate(HEADER_LEN);
         self.count = 0;
         self.keyspaces.clear();
+        self.audit = None;
     }
 
     pub fn len(&self) -> usize {
@@ -108,6 +123,14 @@ impl WriteBatch {
     pub(crate) fn entries_bytes(&self) -> &[u8] {
         &self.rep[HEADER_LEN..]
     }
+}
+
+/// Appends the encoding of a put (the engine's own entries use it too).
+pub(crate) fn encode_put(dst: &mut Vec<u8>, ks: u32, key: &[u8], value: &[u8]) {
+    dst.push(ValueKind::Put as u8);
+    coding::put_varint32(dst, ks);
+    coding::put_length_prefixed(dst, key);
+    coding::put_length_prefixed(dst, value);
 }
 
 /// One decoded entry of a batch payload.

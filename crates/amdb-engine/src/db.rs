@@ -18,6 +18,7 @@ use crate::ingest::IngestReport;
 use crate::iterator::InternalIterator;
 use crate::key::{self, SequenceNumber};
 use crate::keyspace::{self, Keyspace, KeyspaceState, SuperVersion};
+use crate::ledger::service::Ledger;
 use crate::memtable::{Lookup, MemTable};
 use crate::merging_iter::MergingIter;
 use crate::options::{KeyspaceOptions, Options, ReadOptions, WriteOptions};
@@ -55,6 +56,9 @@ impl Handle {
             let _st = self.inner.state.lock();
             self.inner.bg_cv.notify_all();
         }
+        if let Some(l) = &self.inner.ledger {
+            l.wake();
+        }
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
@@ -62,6 +66,10 @@ impl Handle {
         let commit = self.inner.commit.lock();
         if let Some(wal) = &commit.wal {
             wal.sync()?;
+        }
+        // And leaves nothing for the next open to rehash.
+        if let (Some(l), false) = (&self.inner.ledger, self.inner.read_only) {
+            l.sync()?;
         }
         Ok(())
     }
@@ -99,6 +107,9 @@ impl Db {
             inner.clone(),
         )?);
         threads.push(spawn("amdb-walsync", wal_sync_loop, inner.clone())?);
+        if inner.ledger.is_some() {
+            threads.push(spawn("amdb-ledger", ledger_loop, inner.clone())?);
+        }
         Ok(Db {
             handle: Arc::new(Handle {
                 inner: inner.clone(),
@@ -167,6 +178,11 @@ impl Db {
             return Ok(k);
         }
         keyspace::validate_name(name).map_err(Error::InvalidArgument)?;
+        if name.starts_with("__") {
+            return Err(Error::InvalidArgument(format!(
+                "keyspace names starting with \"__\" are reserved for the engine: {name:?}"
+            )));
+        }
         self.inner.check_writable()?;
         let mut st = self.inner.state.lock();
         if let Ok(k) = self.keyspace(name) {
@@ -261,6 +277,16 @@ impl Db {
     /// The sequence and super-version a read uses. Without a snapshot, a read must not use a
     /// sequence below the version's gc horizon (a compaction may have dropped what it would
     /// need), so it retries with a fresh sequence; snapshots are always at or above it.
+    /// The ledger, or an error saying the database has none.
+    pub(crate) fn ledger(&self) -> Result<&Ledger> {
+        self.inner.ledger.as_ref().ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{} has no ledger (create the database with Options::ledger)",
+                self.inner.dir.display()
+            ))
+        })
+    }
+
     pub(crate) fn read_view(
         &self,
         ks: &Keyspace,
@@ -565,6 +591,32 @@ fn wal_sync_loop(db: Arc<DbInner>) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Hashes committed groups into the ledger as they arrive, and syncs the LEDGER file about
+/// once a second: the WAL holds whatever it has not synced yet.
+fn ledger_loop(db: Arc<DbInner>) {
+    let Some(ledger) = &db.ledger else {
+        return;
+    };
+    let mut last_sync = std::time::Instant::now();
+    loop {
+        ledger.wait_for_work(&db.shutting_down, Duration::from_millis(200));
+        let stop = db.shutting_down.load(Ordering::Acquire);
+        let mut result = ledger.process_pending();
+        if result.is_ok() && ledger.has_unsynced() && last_sync.elapsed() >= Duration::from_secs(1)
+        {
+            result = ledger.sync();
+            last_sync = std::time::Instant::now();
+        }
+        if let Err(e) = result {
+            db.set_bg_error(e);
+            return;
+        }
+        if stop {
+            return;
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::filenames;
 use crate::key::SequenceNumber;
 use crate::keyspace::{KeyspaceState, SuperVersion};
+use crate::ledger::service::Ledger;
 use crate::lock::DirLock;
 use crate::log_format::WAL_MAGIC;
 use crate::log_writer::LogWriter;
@@ -64,6 +65,9 @@ pub(crate) struct CommitState {
     pub wal_number: u64,
     /// Highest sequence assigned; equals `visible_seq` between groups.
     pub last_seq: SequenceNumber,
+    /// The last transaction number and time given out (with a ledger).
+    pub ledger_tx: u64,
+    pub ledger_time_ns: i64,
 }
 
 /// A compaction in flight: flushes and ingests must not place files into its levels within
@@ -133,6 +137,8 @@ pub(crate) struct DbInner {
     pub periodic_sync_ms: AtomicU64,
     /// The WAL file number being written; changes only under `commit` and `state`.
     pub current_wal: AtomicU64,
+    /// Present when the database was created with a ledger.
+    pub ledger: Option<Ledger>,
     pub _lock: Option<DirLock>,
 }
 
@@ -147,6 +153,7 @@ impl DbInner {
         commit: CommitState,
         state: DbState,
         keyspaces: KeyspaceMap,
+        ledger: Option<Ledger>,
         lock: Option<DirLock>,
     ) -> DbInner {
         let wal_file = commit.wal.as_ref().map(|w| w.file_handle());
@@ -172,6 +179,7 @@ impl DbInner {
                 crate::options::Durability::Periodic(d) => (d.as_millis() as u64).max(1),
                 _ => 100,
             }),
+            ledger,
             _lock: lock,
             opts,
         }

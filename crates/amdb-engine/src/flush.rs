@@ -135,6 +135,11 @@ fn run_flush(db: &DbInner, job: &FlushJob) -> Result<()> {
         key::user_key(&built.largest),
         db.opts.target_file_size,
     );
+    // WALs this edit retires must not hold transactions the LEDGER file lacks. Every
+    // sequence in a sealed WAL is visible already (sealing waits for the commit lock).
+    if let Some(l) = &db.ledger {
+        l.sync_through(db.visible_seq.load(Ordering::Acquire))?;
+    }
     let current_wal = db.current_wal.load(Ordering::Acquire);
     let min_wal = db.min_needed_wal(current_wal, Some(&job.imm));
     let edit = VersionEdit {

@@ -19,12 +19,26 @@ pub struct KeyVersion {
     pub sequence: SequenceNumber,
     /// The value written; `None` for a delete.
     pub value: Option<Vec<u8>>,
+    /// The transaction that wrote it, in a database with a ledger.
+    pub tx: Option<TxStamp>,
+}
+
+/// A transaction's number and commit time (ns since the Unix epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxStamp {
+    pub tx: u64,
+    pub time_ns: i64,
 }
 
 impl Db {
-    /// Every version of `key` visible now that `ks` holds, newest first.
+    /// Every version of `key` visible now that `ks` holds, newest first, with the
+    /// transaction that wrote each in a database with a ledger.
     pub fn history(&self, ks: &Keyspace, key: impl AsRef<[u8]>) -> Result<Vec<KeyVersion>> {
         let user_key = key.as_ref();
+        let ledger = self.ledger().ok();
+        if let Some(l) = ledger {
+            l.process_pending()?;
+        }
         let (seq, mut it) = self.internal_iter(ks, &ReadOptions::default())?;
         let mut out = Vec::new();
         // Internal keys of one user key sort newest first.
@@ -36,7 +50,14 @@ impl Db {
                     Some(ValueKind::Put) => Some(it.value().to_vec()),
                     _ => None,
                 };
-                out.push(KeyVersion { sequence: s, value });
+                let tx = ledger
+                    .and_then(|l| l.tx_of_seq(s))
+                    .map(|(tx, time_ns)| TxStamp { tx, time_ns });
+                out.push(KeyVersion {
+                    sequence: s,
+                    value,
+                    tx,
+                });
             }
             it.next();
         }

@@ -40,6 +40,14 @@ impl DbInner {
         V: AsRef<[u8]>,
     {
         self.check_writable()?;
+        if self.ledger.is_some() {
+            // Ingested tables bypass the WAL, so no transaction would cover their entries.
+            return Err(Error::InvalidArgument(
+                "bulk ingest is not available in a database with a ledger; write batches \
+                 instead, so every entry belongs to a transaction"
+                    .into(),
+            ));
+        }
         let state = ks.state.clone();
         let tables = self.write_ingest_tables(&state, entries)?;
         if tables.is_empty() {

@@ -45,6 +45,7 @@ mod iterator;
 mod key;
 mod keyspace;
 pub mod ledger;
+mod ledger_api;
 mod level_iter;
 mod lock;
 mod log_format;
@@ -71,10 +72,11 @@ pub use batch::WriteBatch;
 pub use db::Db;
 pub use db_iter::{DbIterator, Entries};
 pub use error::{Error, Result};
-pub use history::KeyVersion;
+pub use history::{KeyVersion, TxStamp};
 pub use ingest::IngestReport;
 pub use key::SequenceNumber;
 pub use keyspace::{Keyspace, DEFAULT_KEYSPACE};
+pub use ledger_api::AsOf;
 pub use options::{
     default_block_cache_bytes, physical_memory_bytes, Durability, KeyspaceOptions, Options,
     ReadOptions, WriteOptions,

@@ -40,6 +40,26 @@ impl LogWriter {
         Ok(w)
     }
 
+    /// Reopens a file this writer created, cutting it to `valid_len` (dropping a torn tail
+    /// found by the reader) and appending after it.
+    pub fn open_append(path: &Path, valid_len: u64) -> Result<LogWriter> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        file.set_len(valid_len)
+            .map_err(|e| Error::io("truncate", path, e))?;
+        file.sync_data()
+            .map_err(|e| Error::io("fdatasync", path, e))?;
+        Ok(LogWriter {
+            file: Arc::new(file),
+            path: path.to_path_buf(),
+            buf: Vec::with_capacity(64 * 1024),
+            len: valid_len,
+            writeback: Writeback::new(valid_len),
+        })
+    }
+
     /// A writer appending to an already open file (tests use it to inject write failures).
     #[cfg(test)]
     pub fn from_file(file: File, path: &Path) -> LogWriter {

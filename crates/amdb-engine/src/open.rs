@@ -27,15 +27,16 @@ use crate::flush::{file_meta, table_options, write_table};
 use crate::iterator::InternalIterator;
 use crate::key::MAX_SEQUENCE;
 use crate::keyspace::KeyspaceState;
+use crate::ledger::service::{ledger_path, Ledger, AUDIT_KEYSPACE, LEDGER_KEYSPACE};
 use crate::lock::DirLock;
 use crate::log_format::{RECORD_HEADER_LEN, WAL_MAGIC};
 use crate::log_reader::LogReader;
 use crate::log_writer::LogWriter;
 use crate::memtable::MemTable;
-use crate::options::Options;
+use crate::options::{KeyspaceOptions, Options};
 use crate::stats::Counters;
 use crate::version::TableContext;
-use crate::version_edit::VersionEdit;
+use crate::version_edit::{NewKeyspace, VersionEdit};
 use crate::version_set::VersionSet;
 
 pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
@@ -56,7 +57,8 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
     let lock = DirLock::acquire(dir)?;
 
     let (counters, cache, ctx) = table_context(dir, &opts, true);
-    let mut versions = if dir.join(filenames::CURRENT).exists() {
+    let created = !dir.join(filenames::CURRENT).exists();
+    let mut versions = if !created {
         if opts.error_if_exists {
             return Err(Error::InvalidArgument(format!(
                 "database already exists at {}",
@@ -68,6 +70,7 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
         VersionSet::create(dir, ctx.clone(), opts.default_keyspace.clone())
     };
     verify_tables(dir, &versions)?;
+    let ledger = open_ledger(dir, &mut versions, opts.ledger, created, true)?;
 
     let sst_dir = dir.join(filenames::SST_DIR);
     let wal_dir = dir.join(filenames::WAL_DIR);
@@ -99,7 +102,14 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
         let path = filenames::wal_path(dir, number);
         let mut reader = LogReader::open(&path, WAL_MAGIC)?;
         let is_newest = i + 1 == replay_wals.len();
-        replayed = replay_wal(&mut reader, &versions, &mut mems, number, replayed)?;
+        replayed = replay_wal(
+            &mut reader,
+            &versions,
+            &mut mems,
+            number,
+            replayed,
+            ledger.as_ref(),
+        )?;
         last_seq = last_seq.max(replayed);
         for (&ks, mem) in mems.iter() {
             if mem.approximate_memory_usage() >= opts.write_buffer_size {
@@ -124,6 +134,10 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
     if !recovery.new_files.is_empty() {
         filenames::sync_dir(&sst_dir)?;
     }
+    // The WALs go next, so the ledger must hold every transaction they held.
+    if let Some(l) = &ledger {
+        l.sync()?;
+    }
     versions.apply(&recovery, None);
     versions.last_sequence = last_seq;
     let wal_number = versions.new_file_number();
@@ -147,10 +161,13 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
 
     let keyspaces = keyspace_map(&versions, BTreeMap::new());
     let state = DbState::new(versions);
+    let (ledger_tx, ledger_time_ns) = ledger_tip(ledger.as_ref());
     let commit = CommitState {
         wal: Some(wal),
         wal_number,
         last_seq,
+        ledger_tx,
+        ledger_time_ns,
     };
     Ok(DbInner::new(
         dir.to_path_buf(),
@@ -161,6 +178,7 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
         commit,
         state,
         keyspaces,
+        ledger,
         Some(lock),
     ))
 }
@@ -174,13 +192,16 @@ pub(crate) fn open_read_only(dir: &Path, opts: Options) -> Result<DbInner> {
     let mut last_err = None;
     for _ in 0..50 {
         match try_open_read_only(dir, &ctx) {
-            Ok(Some((versions, mems, last_seq))) => {
+            Ok(Some((versions, mems, last_seq, ledger))) => {
                 let keyspaces = keyspace_map(&versions, mems);
                 let state = DbState::new(versions);
+                let (ledger_tx, ledger_time_ns) = ledger_tip(ledger.as_ref());
                 let commit = CommitState {
                     wal: None,
                     wal_number: 0,
                     last_seq,
+                    ledger_tx,
+                    ledger_time_ns,
                 };
                 return Ok(DbInner::new(
                     dir.to_path_buf(),
@@ -191,6 +212,7 @@ pub(crate) fn open_read_only(dir: &Path, opts: Options) -> Result<DbInner> {
                     commit,
                     state,
                     keyspaces,
+                    ledger,
                     None,
                 ));
             }
@@ -210,11 +232,16 @@ pub(crate) fn open_read_only(dir: &Path, opts: Options) -> Result<DbInner> {
     }))
 }
 
-type ReadOnlyView = (VersionSet, BTreeMap<u32, Arc<MemTable>>, u64);
+type ReadOnlyView = (
+    VersionSet,
+    BTreeMap<u32, Arc<MemTable>>,
+    u64,
+    Option<Ledger>,
+);
 
 /// `Ok(None)` means the writer changed the MANIFEST meanwhile: try again.
 fn try_open_read_only(dir: &Path, ctx: &Arc<TableContext>) -> Result<Option<ReadOnlyView>> {
-    let (versions, source) = VersionSet::recover(dir, ctx.clone())?;
+    let (mut versions, source) = VersionSet::recover(dir, ctx.clone())?;
     for k in versions.keyspaces.values() {
         for f in k.version.levels.iter().flatten() {
             f.table()?;
@@ -244,13 +271,23 @@ fn try_open_read_only(dir: &Path, ctx: &Arc<TableContext>) -> Result<Option<Read
     if current.trim_end() != source.manifest_name || manifest_len != Some(source.manifest_len) {
         return Ok(None);
     }
+    // Read after the WALs: a writer syncs the ledger before dropping a WAL, so whatever
+    // transactions the WALs read no longer hold are in the LEDGER file by now.
+    let ledger = open_ledger(dir, &mut versions, false, false, false)?;
     let mut mems = BTreeMap::new();
     let mut last_seq = versions.last_sequence;
     let mut replayed = 0;
     let count = wals.len();
     for (i, (n, path, bytes)) in wals.into_iter().enumerate() {
         let mut reader = LogReader::from_bytes(bytes, &path, WAL_MAGIC)?;
-        replayed = replay_wal(&mut reader, &versions, &mut mems, n, replayed)?;
+        replayed = replay_wal(
+            &mut reader,
+            &versions,
+            &mut mems,
+            n,
+            replayed,
+            ledger.as_ref(),
+        )?;
         last_seq = last_seq.max(replayed);
         if let Some((offset, reason)) = reader.torn_tail() {
             if i + 1 != count {
@@ -262,7 +299,7 @@ fn try_open_read_only(dir: &Path, ctx: &Arc<TableContext>) -> Result<Option<Read
             }
         }
     }
-    Ok(Some((versions, mems, last_seq)))
+    Ok(Some((versions, mems, last_seq, ledger)))
 }
 
 /// Inserts the unflushed entries of one WAL into `mems`; returns the highest sequence seen.
@@ -274,6 +311,7 @@ fn replay_wal(
     mems: &mut BTreeMap<u32, Arc<MemTable>>,
     wal_number: u64,
     mut last: u64,
+    ledger: Option<&Ledger>,
 ) -> Result<u64> {
     let path = reader.path().to_path_buf();
     while let Some((offset, payload)) = reader.next_record()? {
@@ -298,6 +336,9 @@ fn replay_wal(
                 ),
             ));
         }
+        if let Some(l) = ledger {
+            l.recover(&path, offset, batch.first_seq, &entries)?;
+        }
         let mut seq = batch.first_seq;
         for e in entries {
             let meta = versions.keyspaces.get(&e.keyspace).ok_or_else(|| {
@@ -318,6 +359,78 @@ fn replay_wal(
         last = last.max(seq.saturating_sub(1));
     }
     Ok(last)
+}
+
+/// The ledger of the database in `dir`, if it has one; creates it for a new database that
+/// wants one. A database has a ledger exactly when `ledger/LEDGER` exists; the ledger's
+/// keyspaces without that file mean it was deleted, which is refused rather than silently
+/// starting a new chain.
+fn open_ledger(
+    dir: &Path,
+    versions: &mut VersionSet,
+    want: bool,
+    created: bool,
+    writable: bool,
+) -> Result<Option<Ledger>> {
+    let path = ledger_path(dir);
+    let id_of = |versions: &VersionSet, name: &str| {
+        versions
+            .keyspaces
+            .iter()
+            .find(|(_, k)| k.name == name)
+            .map(|(&id, _)| id)
+    };
+    if !path.exists() {
+        if id_of(versions, LEDGER_KEYSPACE).is_some() {
+            return Err(Error::MissingFile {
+                path,
+                reason: format!(
+                    "the database has a ledger (keyspace {LEDGER_KEYSPACE:?}) but its file is gone"
+                ),
+            });
+        }
+        if !want || !writable {
+            return Ok(None);
+        }
+        if !created {
+            return Err(Error::InvalidArgument(format!(
+                "a ledger can only be created with the database, and {} already exists \
+                 without one",
+                dir.display()
+            )));
+        }
+        Ledger::create(dir)?;
+    }
+    let mut ids = [0u32; 2];
+    for (slot, name) in ids.iter_mut().zip([LEDGER_KEYSPACE, AUDIT_KEYSPACE]) {
+        *slot = match id_of(versions, name) {
+            Some(id) => id,
+            // Only a crash right after creating the file leaves it without its keyspaces.
+            None if writable => {
+                let id = versions.keyspaces.keys().max().map_or(0, |m| m + 1);
+                let edit = VersionEdit {
+                    new_keyspaces: vec![NewKeyspace {
+                        id,
+                        name: name.to_string(),
+                        options: KeyspaceOptions::default(),
+                    }],
+                    ..Default::default()
+                };
+                versions.apply(&edit, None);
+                id
+            }
+            // Then no transaction can exist yet either.
+            None => u32::MAX,
+        };
+    }
+    Ledger::load(dir, ids[0], ids[1], writable).map(Some)
+}
+
+fn ledger_tip(ledger: Option<&Ledger>) -> (u64, i64) {
+    ledger.map_or((0, i64::MIN), |l| {
+        let r = l.root();
+        (r.tx, r.time_ns.unwrap_or(i64::MIN))
+    })
 }
 
 /// Writes a recovered memtable as an L0 table and records it in `edit`.

@@ -76,6 +76,11 @@ pub struct Options {
     pub disable_auto_compaction: bool,
     /// Options of the `default` keyspace when the database is created.
     pub default_keyspace: KeyspaceOptions,
+    /// Create the database with a ledger (docs/ledger.md): every batch becomes a numbered,
+    /// timed transaction, hash-chained and in a Merkle tree, and batches may carry audit
+    /// records. Only takes effect when the database is created; a database that has a
+    /// ledger keeps it whatever this says.
+    pub ledger: bool,
 }
 
 impl Default for Options {
@@ -97,6 +102,7 @@ impl Default for Options {
             max_total_wal_bytes: 512 << 20,
             disable_auto_compaction: false,
             default_keyspace: KeyspaceOptions::default(),
+            ledger: false,
         }
     }
 }

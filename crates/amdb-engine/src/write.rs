@@ -15,10 +15,14 @@ use crate::batch::{self, WriteBatch};
 use crate::db_inner::{CommitState, DbInner};
 use crate::error::{Error, Result};
 use crate::keyspace::KeyspaceState;
+use crate::ledger::audit;
+use crate::ledger::marker::Marker;
+use crate::ledger::service::{Job, Ledger};
 use crate::memtable::{MemTable, MemTableWriter};
 use crate::options::{Durability, WriteOptions};
 use crate::write_queue::Group;
 use smallvec::SmallVec;
+use std::ops::Range;
 
 impl DbInner {
     pub fn write(&self, batch: &WriteBatch, opts: &WriteOptions) -> Result<()> {
@@ -35,12 +39,27 @@ impl DbInner {
         {
             let map = self.keyspaces.load();
             for &id in batch.keyspace_ids() {
-                if map.get(id).is_none() {
+                let Some(ks) = map.get(id) else {
                     return Err(Error::InvalidArgument(format!(
                         "batch refers to keyspace id {id}, which this database does not have"
                     )));
+                };
+                if self
+                    .ledger
+                    .as_ref()
+                    .is_some_and(|l| id == l.ks || id == l.audit_ks)
+                {
+                    return Err(Error::InvalidArgument(format!(
+                        "keyspace {:?} is written only by the engine",
+                        ks.name
+                    )));
                 }
             }
+        }
+        if batch.audit().is_some() && self.ledger.is_none() {
+            return Err(Error::InvalidArgument(
+                "audit records need a database created with a ledger (Options::ledger)".into(),
+            ));
         }
         let durability = opts.durability.unwrap_or(self.opts.durability);
         let sync = durability == Durability::Sync;
@@ -66,8 +85,16 @@ impl DbInner {
         // this loop is done nothing can seal until `commit` is released.
         let map = self.keyspaces.load();
         let mut targets: SmallVec<[&Arc<KeyspaceState>; 2]> = SmallVec::new();
+        let ledger = self.ledger.as_ref();
+        let engine_ids: SmallVec<[u32; 2]> = match ledger {
+            Some(l) if group.batches().any(|b| b.audit().is_some()) => {
+                SmallVec::from_slice(&[l.ks, l.audit_ks])
+            }
+            Some(l) => SmallVec::from_slice(&[l.ks]),
+            None => SmallVec::new(),
+        };
         for b in group.batches() {
-            for &id in b.keyspace_ids() {
+            for &id in b.keyspace_ids().iter().chain(&engine_ids) {
                 if targets.iter().all(|k| k.id != id) {
                     let ks = map.get(id).ok_or_else(|| {
                         Error::InvalidArgument(format!("unknown keyspace id {id}"))
@@ -82,13 +109,28 @@ impl DbInner {
             .map(|k| (k.id, k.sv.load().mem.clone()))
             .collect();
 
-        let count: u64 = group.batches().map(|b| b.len() as u64).sum();
+        // With a ledger each batch is a transaction: a marker entry before its entries and
+        // its audit record, if any, after them (see `ledger::marker`, `ledger::audit`).
+        let stamps = ledger.map(|l| stamp_transactions(l, &mut commit, group));
+        let count: u64 = group.batches().map(|b| b.len() as u64).sum::<u64>()
+            + stamps.as_ref().map_or(0, |st| st.entries);
         let first_seq = commit.last_seq + 1;
         let mut header = [0u8; batch::HEADER_LEN];
         batch::encode_header(&mut header, first_seq, count as u32);
         let mut parts: SmallVec<[&[u8]; 8]> = SmallVec::new();
         parts.push(&header);
-        parts.extend(group.batches().map(|b| b.entries_bytes()));
+        match &stamps {
+            Some(st) => {
+                for (b, (marker, audit)) in group.batches().zip(&st.ranges) {
+                    parts.push(&st.bytes[marker.clone()]);
+                    parts.push(b.entries_bytes());
+                    if !audit.is_empty() {
+                        parts.push(&st.bytes[audit.clone()]);
+                    }
+                }
+            }
+            None => parts.extend(group.batches().map(|b| b.entries_bytes())),
+        }
 
         let wal = commit.wal.as_mut().ok_or(Error::ReadOnly)?;
         let before = wal.len();
@@ -109,6 +151,11 @@ impl DbInner {
             self.wal_dirty.store(true, Ordering::Release);
         }
         let wal_number = commit.wal_number;
+        if let Some(l) = ledger {
+            let mut entries = Vec::with_capacity(parts[1..].iter().map(|p| p.len()).sum());
+            parts[1..].iter().for_each(|p| entries.extend_from_slice(p));
+            l.push(Job { first_seq, entries });
+        }
 
         // Apply to memtables. Every member batch was built by `WriteBatch`, so it decodes.
         let mut writers: SmallVec<[(u32, MemTableWriter<'_>); 2]> = mems
@@ -117,8 +164,8 @@ impl DbInner {
             .collect();
         let mut seq = first_seq;
         let mut user_bytes = 0u64;
-        for b in group.batches() {
-            for e in batch::EntryIter::new(b.entries_bytes()) {
+        for part in &parts[1..] {
+            for e in batch::EntryIter::new(part) {
                 let w = match writers.len() {
                     1 => &mut writers[0].1,
                     _ => {
@@ -135,6 +182,10 @@ impl DbInner {
             }
         }
         drop(writers);
+        if let Some(st) = &stamps {
+            commit.ledger_tx = st.last_tx;
+            commit.ledger_time_ns = st.time_ns;
+        }
         commit.last_seq = seq - 1;
         self.visible_seq.store(commit.last_seq, Ordering::Release);
 
@@ -193,4 +244,56 @@ impl DbInner {
             self.seal_memtable(commit, &mut st, ks)?;
         }
     }
+}
+
+/// The engine's entries for one group: per batch, the byte ranges of its marker and of its
+/// audit entry (empty if none) in `bytes`.
+struct Stamps {
+    bytes: Vec<u8>,
+    ranges: SmallVec<[(Range<usize>, Range<usize>); 8]>,
+    /// How many entries `bytes` holds.
+    entries: u64,
+    last_tx: u64,
+    time_ns: i64,
+}
+
+/// Numbers the group's batches as the next transactions and times them all now, but never
+/// before the previous transaction, so times never go backwards whatever the clock does.
+fn stamp_transactions(ledger: &Ledger, commit: &mut CommitState, group: &Group) -> Stamps {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let time_ns = now.max(commit.ledger_time_ns);
+    let mut st = Stamps {
+        bytes: Vec::with_capacity(group.len() * 32),
+        ranges: SmallVec::new(),
+        entries: 0,
+        last_tx: commit.ledger_tx,
+        time_ns,
+    };
+    for b in group.batches() {
+        st.last_tx += 1;
+        let m = Marker {
+            tx: st.last_tx,
+            time_ns,
+            count: b.len() as u32 + u32::from(b.audit().is_some()),
+        };
+        let start = st.bytes.len();
+        batch::encode_put(&mut st.bytes, ledger.ks, &m.key(), &m.value());
+        let marker = start..st.bytes.len();
+        let audit_start = st.bytes.len();
+        if let Some(info) = b.audit() {
+            let key = audit::key(time_ns, st.last_tx);
+            batch::encode_put(
+                &mut st.bytes,
+                ledger.audit_ks,
+                &key,
+                &audit::encode_value(info),
+            );
+            st.entries += 1;
+        }
+        st.ranges.push((marker, audit_start..st.bytes.len()));
+        st.entries += 1;
+    }
+    st
 }

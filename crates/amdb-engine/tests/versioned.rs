@@ -66,6 +66,7 @@ fn every_version_survives_compaction_and_reopening() {
         .map(|(s, v)| KeyVersion {
             sequence: *s,
             value: v.clone(),
+            tx: None,
         })
         .collect();
     assert_eq!(db.history(&ks, "order-1").unwrap(), want);
@@ -139,7 +140,7 @@ proptest! {
             let want: Vec<KeyVersion> = versions
                 .iter()
                 .rev()
-                .map(|(s, v)| KeyVersion { sequence: *s, value: v.clone() })
+                .map(|(s, v)| KeyVersion { sequence: *s, value: v.clone(), tx: None })
                 .collect();
             prop_assert_eq!(db.history(&ks, [k]).unwrap(), want);
             for seq in 0..=last {

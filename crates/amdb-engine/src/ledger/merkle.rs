@@ -103,6 +103,8 @@ pub enum ProofError {
         expected: Hash,
         computed: Hash,
     },
+    /// A proof whose fields contradict each other (a delete carrying a value).
+    Malformed(&'static str),
 }
 
 impl fmt::Display for ProofError {
@@ -130,6 +132,7 @@ impl fmt::Display for ProofError {
                 to_hex(computed),
                 to_hex(expected)
             ),
+            ProofError::Malformed(why) => write!(f, "malformed proof: {why}"),
         }
     }
 }
@@ -303,11 +306,23 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
+    let computed = root_from_inclusion(leaf, index, tree_size, proof)?;
+    check_root(tree_size, root, &computed)
+}
+
+/// The root that `proof` leads to from `leaf` at `index` in a tree of `tree_size` leaves:
+/// how a verifier gets a root it then checks some other way (a batch's entries root, which
+/// the transaction hash covers).
+pub fn root_from_inclusion(
+    leaf: &Hash,
+    index: u64,
+    tree_size: u64,
+    proof: &[Hash],
+) -> Result<Hash, ProofError> {
     check_index(index, tree_size)?;
     let last = tree_size - 1;
     check_len(proof, path_len(index, last))?;
-    let (_, computed) = climb(*leaf, index, last, proof);
-    check_root(tree_size, root, &computed)
+    Ok(climb(*leaf, index, last, proof).1)
 }
 
 /// Checks that the tree of `old_size` leaves with root `old_root` is a prefix of the tree of

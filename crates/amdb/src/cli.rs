@@ -438,6 +438,12 @@ pub struct EngineArgs {
     /// Seed for random key orders.
     #[arg(long, default_value_t = 301, value_name = "S")]
     pub seed: u64,
+
+    /// Create the databases with a ledger (every batch a hash-chained transaction), to
+    /// measure its cost; results then name the system `amdb_ledger`. Timed fills include
+    /// the ledger catching up with the last write.
+    #[arg(long)]
+    pub ledger: bool,
 }
 
 #[cfg(test)]

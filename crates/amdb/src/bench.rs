@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use amdb_bench::engine::{self, EngineConfig, Step, Workload};
+use amdb_engine::Options;
 
 use amdb_bench::market::{self, MarketConfig};
 
@@ -109,6 +110,10 @@ fn run_engine(a: EngineArgs) -> CliResult {
         value_size: a.value_size,
         dir: a.dir.clone(),
         seed: a.seed,
+        options: Options {
+            ledger: a.ledger,
+            ..Options::default()
+        },
         ..EngineConfig::default()
     };
     let mut out = std::io::stdout().lock();
@@ -128,6 +133,7 @@ fn run_engine(a: EngineArgs) -> CliResult {
                  Values:     {} bytes each (half compressible)\n\
                  Entries:    {} operations per workload, over {} thread(s)\n\
                  Workloads:  {}\n\
+                 Ledger:     {}\n\
                  Databases:  {}\n\
                  ------------------------------------------------\n",
                 cfg.value_size,
@@ -138,6 +144,11 @@ fn run_engine(a: EngineArgs) -> CliResult {
                     .map(|s| format!("{s}{}", note(&cfg, *s)))
                     .collect::<Vec<_>>()
                     .join(", "),
+                if cfg.options.ledger {
+                    "on (system amdb_ledger; fills include the ledger catching up)"
+                } else {
+                    "off"
+                },
                 where_
             ),
         )?;

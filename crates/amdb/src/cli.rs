@@ -18,17 +18,22 @@ Examples:
   amdb resample SYM000 15m 1h --tail 3  pandas-style OHLCV resampling
   amdb events put signals --agent a1 --symbol SYM000 --field side=buy
   amdb kv put AAPL:last 189.91          raw key-value access to the engine
+  amdb ledger init                      a new database whose every write is provable
+  amdb ledger proof AAPL:last > p.json  prove a key's value; check it with `ledger verify-proof`
+  amdb audit --from 2024-01-02          who wrote what, when, in a ledger database
   amdb bench market --json              market-data benchmark against SQLite and Parquet
 
-Exit status: 0 success, 1 key not found (kv get), 2 any other error.";
+Exit status: 0 success, 1 key not found (kv get, kv history), 3 verification failed
+(ledger verify, ledger verify-proof), 2 any other error.";
 
 /// AmDb: a data engine for algorithmic-trading systems.
 ///
 /// An embedded store in a directory (`--data`, default ./amdb-data): no server to start. It
 /// holds OHLCV series in compressed columnar chunks with versions, event tables for agents'
-/// signals and orders, and raw keys. Only one process may write a directory at a time;
-/// reading commands (`bars`, `symbols`, `export`, `events list`, `kv get/scan/stats`) open it
-/// read-only and work while another process writes.
+/// signals and orders, and raw keys; with a ledger, every write is provable. Only one
+/// process may write a directory at a time; reading commands (`bars`, `symbols`, `export`,
+/// `events list`, `kv get/scan/stats/history`, `ledger root/proof/consistency/verify`,
+/// `audit`) open it read-only and work while another process writes.
 #[derive(Debug, Parser)]
 #[command(name = "amdb", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
@@ -123,6 +128,13 @@ pub enum Command {
     /// Read and write keys and values in a keyspace.
     Kv(KvArgs),
 
+    /// The tamper-evident ledger: create a ledger database, print its root, prove entries
+    /// and consistency, verify proofs offline and the whole database.
+    Ledger(crate::ledger_cmd::LedgerArgs),
+
+    /// List the audit trail of a ledger database: who wrote what, when, and why.
+    Audit(crate::ledger_cmd::AuditArgs),
+
     /// Benchmark suites; each prints a human table or, with --json, one JSON object a line.
     Bench(BenchArgs),
 }
@@ -141,11 +153,16 @@ pub struct KvArgs {
 #[derive(Debug, Subcommand)]
 pub enum KvCommand {
     /// Store VALUE under KEY (both UTF-8 text).
+    ///
+    /// In a database with a ledger (`amdb ledger init`) the put is one transaction with an
+    /// audit record: --who, --what and --correlation-id, or their defaults.
     Put {
         /// The key, as UTF-8 text.
         key: String,
         /// The value, as UTF-8 text.
         value: String,
+        #[command(flatten)]
+        audit: AuditOpts,
     },
 
     /// Print the value of KEY followed by a newline, byte for byte (no escaping).
@@ -157,9 +174,32 @@ pub enum KvCommand {
     },
 
     /// Delete KEY. Deleting a key that does not exist is not an error.
+    ///
+    /// In a database with a ledger the delete is one transaction with an audit record.
     Del {
         /// The key, as UTF-8 text.
         key: String,
+        #[command(flatten)]
+        audit: AuditOpts,
+    },
+
+    /// List the versions of KEY the keyspace still holds, newest first.
+    ///
+    /// One version a line: `TX<TAB>TIME<TAB>SEQUENCE<TAB>VALUE`. TX and TIME are the
+    /// transaction that wrote the version and its commit time (RFC 3339, UTC) in a database
+    /// with a ledger, `-` otherwise; SEQUENCE is the engine's sequence number; VALUE is
+    /// escaped as `kv scan` prints it, or `<deleted>` for a delete. Exits with status 1 if
+    /// the keyspace holds no version of KEY.
+    ///
+    /// Only a versioned keyspace keeps every version; elsewhere compaction drops superseded
+    /// versions, and the list shows those that happen to remain.
+    History {
+        /// The key, as UTF-8 text.
+        key: String,
+        /// One JSON object a line: tx, time_ns, time (null without a ledger), sequence, op
+        /// (put or delete), value (hex) and value_utf8 (when the value is valid UTF-8).
+        #[arg(long)]
+        json: bool,
     },
 
     /// Print entries in key order, one `key<TAB>value` a line.
@@ -204,6 +244,8 @@ pub enum KvCommand {
         /// `kv scan > dump.tsv` then `kv load --escaped dump.tsv` copies binary data exactly.
         #[arg(long)]
         escaped: bool,
+        #[command(flatten)]
+        audit: AuditOpts,
     },
 
     /// Show engine statistics: counters, per-keyspace memtables and levels, block cache.
@@ -227,6 +269,28 @@ pub enum KvCommand {
     /// of the engine's counters and levels. Safe to rerun on the same directory: the same
     /// keys get the same values again.
     Demo(DemoArgs),
+}
+
+/// The audit record of a kv write. A database with a ledger records one for every write,
+/// in the same transaction; elsewhere these options are an error.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AuditOpts {
+    /// Who makes the write (default: $USER, or `unknown`). Needs a database with a ledger
+    /// (`amdb ledger init`).
+    #[arg(long, value_name = "NAME")]
+    pub who: Option<String>,
+    /// What the write is for (default: the command, e.g. `kv put KEY`, `kv load FILE`).
+    #[arg(long, value_name = "TEXT")]
+    pub what: Option<String>,
+    /// Ties the write to a request, an order or log lines (default: empty).
+    #[arg(long, value_name = "ID")]
+    pub correlation_id: Option<String>,
+}
+
+impl AuditOpts {
+    pub fn any_given(&self) -> bool {
+        self.who.is_some() || self.what.is_some() || self.correlation_id.is_some()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,16 +1,19 @@
-//! `amdb kv ...`: put, get, del, scan, load, stats.
+//! `amdb kv ...`: put, get, del, history, scan, load, stats.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use amdb_engine::ledger::AuditInfo;
 use amdb_engine::{
     Db, Keyspace, KeyspaceOptions, ReadOptions, Stats, WriteBatch, DEFAULT_KEYSPACE,
 };
+use amdb_market::time::format_time;
 
-use crate::cli::{GlobalArgs, KvArgs, KvCommand};
+use crate::cli::{AuditOpts, GlobalArgs, KvArgs, KvCommand};
 use crate::escape::{escape_into, unescape};
+use crate::ledger_cmd::{self, hex};
 use crate::output::{self, human_bytes, print, stdout_err, thousands};
 use crate::{open_read_only, open_writable, CliError, CliResult};
 
@@ -24,17 +27,31 @@ pub fn run(g: &GlobalArgs, args: KvArgs) -> CliResult {
         .keyspace
         .unwrap_or_else(|| DEFAULT_KEYSPACE.to_string());
     match args.command {
-        KvCommand::Put { key, value } => {
-            let (db, ks) = writable(g, &name)?;
-            db.put(&ks, key, value)?;
+        KvCommand::Put { key, value, audit } => {
+            let (db, ks, info) = writable_audited(g, &name, &audit, || format!("kv put {key}"))?;
+            let mut batch = WriteBatch::new();
+            batch.put(&ks, &key, &value);
+            if let Some(info) = info {
+                batch.set_audit(info);
+            }
+            db.write(&batch)?;
             db.close()?;
             Ok(())
         }
-        KvCommand::Del { key } => {
-            let (db, ks) = writable(g, &name)?;
-            db.delete(&ks, key)?;
+        KvCommand::Del { key, audit } => {
+            let (db, ks, info) = writable_audited(g, &name, &audit, || format!("kv del {key}"))?;
+            let mut batch = WriteBatch::new();
+            batch.delete(&ks, &key);
+            if let Some(info) = info {
+                batch.set_audit(info);
+            }
+            db.write(&batch)?;
             db.close()?;
             Ok(())
+        }
+        KvCommand::History { key, json } => {
+            let (db, ks) = readable(g, &name)?;
+            history(&db, &ks, g, &name, &key, json)
         }
         KvCommand::Get { key } => {
             let (db, ks) = readable(g, &name)?;
@@ -59,7 +76,11 @@ pub fn run(g: &GlobalArgs, args: KvArgs) -> CliResult {
             let (db, ks) = readable(g, &name)?;
             scan(&db, &ks, prefix, from, to, limit, reverse)
         }
-        KvCommand::Load { file, escaped } => load(g, &name, &file, escaped),
+        KvCommand::Load {
+            file,
+            escaped,
+            audit,
+        } => load(g, &name, &file, escaped, &audit),
         KvCommand::Demo(args) => crate::kv_demo::run(g, args),
         KvCommand::Stats { json } => {
             let db = open_read_only(&g.data)?;
@@ -80,10 +101,22 @@ pub fn run(g: &GlobalArgs, args: KvArgs) -> CliResult {
     }
 }
 
-fn writable(g: &GlobalArgs, name: &str) -> CliResult<(Db, Keyspace)> {
+/// Opens the database for a kv write and keyspace `name` (created if missing), with the
+/// audit record its batches carry: in a database with a ledger always (defaults filled in,
+/// `what` giving the default --what), otherwise none, and audit options are then an error.
+fn writable_audited(
+    g: &GlobalArgs,
+    name: &str,
+    audit: &AuditOpts,
+    what: impl FnOnce() -> String,
+) -> CliResult<(Db, Keyspace, Option<AuditInfo>)> {
+    // Before opening: a write with audit options must not create a database without a
+    // ledger.
+    ledger_cmd::check_audit_target(g, audit)?;
     let db = open_writable(&g.data, g.durability)?;
+    let info = ledger_cmd::audit_info(&db, g, audit, what)?;
     let ks = db.open_keyspace(name, KeyspaceOptions::default())?;
-    Ok((db, ks))
+    Ok((db, ks, info))
 }
 
 fn readable(g: &GlobalArgs, name: &str) -> CliResult<(Db, Keyspace)> {
@@ -92,7 +125,7 @@ fn readable(g: &GlobalArgs, name: &str) -> CliResult<(Db, Keyspace)> {
     Ok((db, ks))
 }
 
-fn keyspace(db: &Db, g: &GlobalArgs, name: &str) -> CliResult<Keyspace> {
+pub fn keyspace(db: &Db, g: &GlobalArgs, name: &str) -> CliResult<Keyspace> {
     db.keyspace(name)
         .map_err(|e| CliError::new(format!("{e} in {}", g.data.display())))
 }
@@ -163,7 +196,56 @@ fn scan(
     out.flush().map_err(stdout_err)
 }
 
-fn load(g: &GlobalArgs, name: &str, file: &Path, escaped: bool) -> CliResult {
+/// `kv history`: the versions of `key`, newest first.
+fn history(
+    db: &Db,
+    ks: &Keyspace,
+    g: &GlobalArgs,
+    name: &str,
+    key: &str,
+    json: bool,
+) -> CliResult {
+    let versions = db.history(ks, key)?;
+    if versions.is_empty() {
+        return Err(CliError::not_found(format!(
+            "key {key:?} has no versions in keyspace {name:?} of {}",
+            g.data.display()
+        )));
+    }
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut line = Vec::new();
+    for v in &versions {
+        line.clear();
+        if json {
+            let value = v.value.as_deref();
+            let j = serde_json::json!({
+                "tx": v.tx.map(|t| t.tx),
+                "time_ns": v.tx.map(|t| t.time_ns),
+                "time": v.tx.map(|t| format_time(t.time_ns)),
+                "sequence": v.sequence,
+                "op": if value.is_some() { "put" } else { "delete" },
+                "value": value.map(hex),
+                "value_utf8": value.and_then(|v| std::str::from_utf8(v).ok()),
+            });
+            line.extend_from_slice(j.to_string().as_bytes());
+        } else {
+            let (tx, time) = match v.tx {
+                Some(t) => (t.tx.to_string(), format_time(t.time_ns)),
+                None => ("-".to_string(), "-".to_string()),
+            };
+            line.extend_from_slice(format!("{tx}\t{time}\t{}\t", v.sequence).as_bytes());
+            match &v.value {
+                Some(value) => escape_into(value, &mut line),
+                None => line.extend_from_slice(b"<deleted>"),
+            }
+        }
+        line.push(b'\n');
+        out.write_all(&line).map_err(stdout_err)?;
+    }
+    out.flush().map_err(stdout_err)
+}
+
+fn load(g: &GlobalArgs, name: &str, file: &Path, escaped: bool, audit: &AuditOpts) -> CliResult {
     let stdin = file.as_os_str() == "-";
     let label = if stdin {
         "<stdin>".to_string()
@@ -178,7 +260,13 @@ fn load(g: &GlobalArgs, name: &str, file: &Path, escaped: bool) -> CliResult {
         let size = f.metadata().ok().map(|m| m.len());
         (Box::new(f), size)
     };
-    let (db, ks) = writable(g, name)?;
+    let (db, ks, info) = writable_audited(g, name, audit, || format!("kv load {label}"))?;
+    // Every batch is a transaction of its own and carries the same audit record.
+    let audit_batch = |batch: &mut WriteBatch| {
+        if let Some(info) = &info {
+            batch.set_audit(info.clone());
+        }
+    };
     let pb = match size {
         Some(len) => output::progress_bytes(len, "load"),
         None => output::progress(None, "load"),
@@ -186,6 +274,7 @@ fn load(g: &GlobalArgs, name: &str, file: &Path, escaped: bool) -> CliResult {
     let start = Instant::now();
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut batch = WriteBatch::with_capacity(LOAD_BATCH_BYTES + (64 << 10));
+    audit_batch(&mut batch);
     let mut raw = Vec::new();
     let mut lineno = 0u64;
     let mut committed = 0u64;
@@ -237,6 +326,7 @@ fn load(g: &GlobalArgs, name: &str, file: &Path, escaped: bool) -> CliResult {
             db.write(&batch)?;
             committed += batch.len() as u64;
             batch.clear();
+            audit_batch(&mut batch);
             pb.set_position(if size.is_some() {
                 bytes_read
             } else {

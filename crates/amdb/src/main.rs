@@ -1,5 +1,7 @@
 //! `amdb`: the command-line tool. Thin by design: it parses arguments, calls the library
-//! crates and prints. Errors are one line on stderr, `amdb: error: ...`, and a non-zero exit.
+//! crates and prints. Errors are one line on stderr, `amdb: error: ...`, and a non-zero exit
+//! (a failed verification: `amdb: ledger verification failed: ...` or `amdb: proof
+//! verification failed: ...`).
 
 mod backtest_cmd;
 mod bars;
@@ -13,6 +15,7 @@ mod gen;
 mod import;
 mod kv;
 mod kv_demo;
+mod ledger_cmd;
 mod market;
 mod output;
 mod resample_cmd;
@@ -29,9 +32,12 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 /// Exit codes: 0 success, 1 "not found" (`kv get` of a missing key), 2 usage, I/O, corruption
-/// and every other error (clap also uses 2 for usage errors).
+/// and every other error (clap also uses 2 for usage errors), 3 a verification that ran and
+/// failed (`ledger verify`, `ledger verify-proof`): the data or the proof is not what it
+/// claims, as opposed to the check not being able to run.
 pub const EXIT_NOT_FOUND: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_VERIFY_FAILED: u8 = 3;
 
 /// A failure to report: one line, and the exit code.
 #[derive(Debug)]
@@ -125,12 +131,19 @@ fn main() -> ExitCode {
         Command::Ta(args) => ta_cmd::run(&cli.global, *args),
         Command::Backtest(args) => backtest_cmd::run(&cli.global, *args),
         Command::Kv(args) => kv::run(&cli.global, args),
+        Command::Ledger(args) => ledger_cmd::run(&cli.global, args),
+        Command::Audit(args) => ledger_cmd::run_audit(&cli.global, args),
         Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed stdout (`amdb kv scan | head`) is not an error worth a message.
         Err(e) if e.message == output::BROKEN_PIPE => ExitCode::SUCCESS,
+        // The message says what failed ("ledger verification failed: ...").
+        Err(e) if e.code == EXIT_VERIFY_FAILED => {
+            eprintln!("amdb: {}", e.message);
+            ExitCode::from(e.code)
+        }
         Err(e) => {
             eprintln!("amdb: error: {}", e.message);
             ExitCode::from(e.code)

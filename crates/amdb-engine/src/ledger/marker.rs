@@ -1,6 +1,6 @@
 //! The transaction marker: the entry the commit leader writes in front of each batch, in the
 //! engine's `__ledger` keyspace, so every WAL record says where each transaction starts and
-//! what number and time it got (docs/formats.md §9).
+//! what number and time it got (docs/formats.md §13).
 //!
 //! ```text
 //! key   := tx:u64be                        (big-endian, so the keyspace sorts by tx)

@@ -1,4 +1,4 @@
-//! A record of the `ledger/LEDGER` file: one transaction, as hashed (docs/formats.md §9).
+//! A record of the `ledger/LEDGER` file: one transaction, as hashed (docs/formats.md §13).
 //!
 //! ```text
 //! payload := tx:u64le time_ns:i64le marker_seq:u64le count:u32le

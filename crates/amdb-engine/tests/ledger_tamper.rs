@@ -266,3 +266,23 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn dropped_transactions_whose_successors_are_still_in_the_wal_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    let ks = db.default_keyspace();
+    for i in 0..8 {
+        db.put(&ks, format!("k{i}"), "v").unwrap();
+    }
+    db.flush().unwrap(); // transactions 1-8 in tables, their WAL retired
+    for i in 8..10 {
+        db.put(&ks, format!("k{i}"), "v").unwrap(); // 9 and 10 only in the WAL
+    }
+    db.close().unwrap();
+    let records = ledger_records(dir.path());
+    write_ledger(dir.path(), &records[..7]);
+    let (check, _, detail) = fault_of(dir.path(), None).expect("caught");
+    assert_eq!(check, Check::NotInLedger, "{detail}");
+    assert!(detail.contains("transaction 9"), "{detail}");
+}

@@ -115,7 +115,12 @@ fn writable_audited(
     ledger_cmd::check_audit_target(g, audit)?;
     let db = open_writable(&g.data, g.durability)?;
     let info = ledger_cmd::audit_info(&db, g, audit, what)?;
-    let ks = db.open_keyspace(name, KeyspaceOptions::default())?;
+    // In a ledger database every keyspace keeps all versions, so each stays provable.
+    let opts = KeyspaceOptions {
+        versioned: db.has_ledger(),
+        ..KeyspaceOptions::default()
+    };
+    let ks = db.open_keyspace(name, opts)?;
     Ok((db, ks, info))
 }
 
@@ -197,14 +202,7 @@ fn scan(
 }
 
 /// `kv history`: the versions of `key`, newest first.
-fn history(
-    db: &Db,
-    ks: &Keyspace,
-    g: &GlobalArgs,
-    name: &str,
-    key: &str,
-    json: bool,
-) -> CliResult {
+fn history(db: &Db, ks: &Keyspace, g: &GlobalArgs, name: &str, key: &str, json: bool) -> CliResult {
     let versions = db.history(ks, key)?;
     if versions.is_empty() {
         return Err(CliError::not_found(format!(

@@ -40,6 +40,8 @@ pub const LEDGER_MAGIC: [u8; 8] = *b"AMDB-LGR";
 pub const LEDGER_KEYSPACE: &str = "__ledger";
 pub const AUDIT_KEYSPACE: &str = "__audit";
 
+/// How recovery reports a WAL record the LEDGER file cannot be continued with.
+pub(crate) const CONTINUE_LEDGER: &str = "WAL record does not continue the ledger";
 /// Queued bytes beyond which committers wait for the ledger thread (backpressure).
 const QUEUE_LIMIT_BYTES: usize = 64 << 20;
 /// Offset of a transaction recovered by a read-only open, which never writes the file.
@@ -172,11 +174,9 @@ impl Ledger {
     ) -> Result<()> {
         let seqs = (first_seq..).zip(entries.iter().copied());
         self.add(seqs).map_err(|e| match e {
-            AddError::Chain(reason) => Error::corruption(
-                wal,
-                offset,
-                format!("WAL record does not continue the ledger: {reason}"),
-            ),
+            AddError::Chain(reason) => {
+                Error::corruption(wal, offset, format!("{CONTINUE_LEDGER}: {reason}"))
+            }
             AddError::Io(e) => e,
         })
     }

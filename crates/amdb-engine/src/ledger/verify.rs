@@ -21,7 +21,9 @@ use super::chain::ChainTip;
 use super::marker::Marker;
 use super::merkle::{self, Hash, MerkleTree};
 use super::record::TxRecord;
-use super::service::{check_follows, ledger_path, LedgerRoot, LEDGER_KEYSPACE, LEDGER_MAGIC};
+use super::service::{
+    check_follows, ledger_path, LedgerRoot, CONTINUE_LEDGER, LEDGER_KEYSPACE, LEDGER_MAGIC,
+};
 use super::tx::{entries_root, entry_hash, value_hash, Op};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -127,7 +129,15 @@ pub fn verify_ledger(dir: &Path, trusted: Option<(u64, Hash)>) -> Result<VerifyR
     let db = match Db::open_read_only(dir) {
         Ok(db) => db,
         Err(e) if e.is_corruption() => {
-            return Ok(empty(fault(Check::TableChecksum, None, e.to_string())))
+            // The WAL holds transactions the LEDGER file cannot be continued with: records
+            // were removed from its end while later ones were still in the WAL.
+            let check = match &e {
+                Error::Corruption { reason, .. } if reason.contains(CONTINUE_LEDGER) => {
+                    Check::NotInLedger
+                }
+                _ => Check::TableChecksum,
+            };
+            return Ok(empty(fault(check, None, e.to_string())));
         }
         Err(e) => return Err(e),
     };

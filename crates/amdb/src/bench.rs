@@ -114,7 +114,6 @@ fn run_engine(a: EngineArgs) -> CliResult {
             ledger: a.ledger,
             ..Options::default()
         },
-        ..EngineConfig::default()
     };
     let mut out = std::io::stdout().lock();
     if !a.json {

@@ -435,6 +435,22 @@ fn bench_engine_json_lines() {
     assert_eq!(rows[0]["ops"], 20);
     assert_eq!(rows[0]["durability"], "sync");
     assert_eq!(rows[1]["ops"], 20);
+    // With --ledger the rows name the system that paid for it.
+    let out = e.ok(&[
+        "bench",
+        "engine",
+        "--workload",
+        "fillsync:20,fillbatch",
+        "--num",
+        "2000",
+        "--json",
+        "--ledger",
+    ]);
+    let systems: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["system"].to_string())
+        .collect();
+    assert_eq!(systems, ["\"amdb_ledger\"", "\"amdb_ledger\""], "{out}");
     // The human table has one line per workload, and bad workloads are usage errors.
     let table = e.ok(&[
         "bench",

@@ -4,54 +4,12 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-struct Env {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    data: PathBuf,
-}
+use common::Env;
 
 impl Env {
-    fn new() -> Env {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().to_path_buf();
-        Env {
-            data: root.join("db"),
-            root,
-            _tmp: tmp,
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_amdb"));
-        c.arg("--data").arg(&self.data).args(args);
-        c.env_remove("AMDB_DATA");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs and asserts success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        common::stdout_of_success(args, self.run(args))
-    }
-
     fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
         let p = self.root.join(name);
         std::fs::write(&p, contents).unwrap();

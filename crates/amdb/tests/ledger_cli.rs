@@ -3,58 +3,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
-struct Env {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    data: PathBuf,
-}
+use common::Env;
 
 impl Env {
-    fn new() -> Env {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().to_path_buf();
-        Env {
-            data: root.join("db"),
-            root,
-            _tmp: tmp,
-        }
-    }
-
-    fn cmd_on(&self, data: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_amdb"));
-        c.arg("--data").arg(data).args(args).current_dir(&self.root);
-        c.env_remove("AMDB_DATA");
-        c.env("USER", "tester");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd_on(&self.data, args).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .cmd_on(&self.data, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs and asserts success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        common::stdout_of_success(args, self.run(args))
-    }
-
     /// Runs, asserts a one-line error with exit status `code`; returns stderr.
     fn fails(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);

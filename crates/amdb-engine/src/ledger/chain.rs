@@ -6,7 +6,7 @@
 use super::marker::Marker;
 use super::merkle::Hash;
 use super::record::TxRecord;
-use super::tx::{entries_root, entry_hash, value_hash, TxHeader, GENESIS};
+use super::tx::{entries_root, entry_hash, value_hash, GENESIS};
 use crate::batch::BatchEntry;
 
 /// The newest transaction hashed: what the next one must follow.
@@ -27,6 +27,43 @@ impl ChainTip {
         time_ns: i64::MIN,
         seq: 0,
     };
+
+    /// Moves the tip to record `r` if `r` may follow it, and returns `r`'s hash. `Err` says
+    /// which link is broken: the number, the previous hash, the time or the sequences.
+    pub fn advance(&mut self, r: &TxRecord) -> Result<Hash, String> {
+        if r.tx != self.tx + 1 {
+            return Err(format!(
+                "transaction {} follows transaction {} (numbers must count up by one)",
+                r.tx, self.tx
+            ));
+        }
+        if r.prev != self.hash {
+            return Err(format!(
+                "transaction {}: previous hash does not match transaction {}'s hash",
+                r.tx, self.tx
+            ));
+        }
+        if r.time_ns < self.time_ns {
+            return Err(format!(
+                "transaction {} is timed before transaction {}",
+                r.tx, self.tx
+            ));
+        }
+        if r.marker_seq <= self.seq && self.tx > 0 {
+            return Err(format!(
+                "transaction {} starts at sequence {}, not after transaction {}'s last ({})",
+                r.tx, r.marker_seq, self.tx, self.seq
+            ));
+        }
+        let hash = r.header().hash();
+        *self = ChainTip {
+            tx: r.tx,
+            hash,
+            time_ns: r.time_ns,
+            seq: r.last_seq(),
+        };
+        Ok(hash)
+    }
 }
 
 /// One transaction in the making.
@@ -101,12 +138,6 @@ fn close(o: Open, tip: &mut ChainTip, out: &mut Vec<(TxRecord, Hash)>) -> Result
             o.hashes.len()
         ));
     }
-    if o.marker.time_ns < tip.time_ns {
-        return Err(format!(
-            "transaction {tx} is timed before transaction {}",
-            tip.tx
-        ));
-    }
     let record = TxRecord {
         tx,
         time_ns: o.marker.time_ns,
@@ -115,13 +146,7 @@ fn close(o: Open, tip: &mut ChainTip, out: &mut Vec<(TxRecord, Hash)>) -> Result
         entries_root: entries_root(&o.hashes),
         entry_hashes: o.hashes,
     };
-    let hash = TxHeader::hash(&record.header());
-    *tip = ChainTip {
-        tx,
-        hash,
-        time_ns: record.time_ns,
-        seq: record.last_seq(),
-    };
+    let hash = tip.advance(&record)?;
     out.push((record, hash));
     Ok(())
 }

@@ -119,14 +119,7 @@ impl Ledger {
         while let Some((offset, payload)) = reader.next_record()? {
             let bad = |reason: String| Error::corruption(&path, offset, reason);
             let r = TxRecord::decode(payload).map_err(&bad)?;
-            check_follows(&r, &tip).map_err(&bad)?;
-            let hash = r.header().hash();
-            tip = ChainTip {
-                tx: r.tx,
-                hash,
-                time_ns: r.time_ns,
-                seq: r.last_seq(),
-            };
+            let hash = tip.advance(&r).map_err(&bad)?;
             tree.push(merkle::leaf_of(&hash));
             index.push(TxIndex {
                 marker_seq: r.marker_seq,
@@ -284,18 +277,11 @@ impl Ledger {
     /// Makes every transaction up to and including the one holding `seq` durable in the
     /// LEDGER file. Called before a WAL that may hold them stops being replayed.
     pub fn sync_through(&self, seq: u64) -> Result<()> {
+        // Every group at or below `seq` was queued before the caller read `seq`, so
+        // processing the queue covers it.
         self.process_pending()?;
-        let (tip, synced) = {
-            let st = self.state.lock();
-            (st.tip, st.synced_tx)
-        };
-        // Every group at or below `seq` was queued before the caller read `seq`.
-        debug_assert!(
-            tip.seq >= seq || tip.tx == 0,
-            "ledger at {} < {seq}",
-            tip.seq
-        );
-        if synced < tip.tx {
+        debug_assert!(self.state.lock().tip.seq >= seq || self.root().tx == 0);
+        if self.has_unsynced() {
             self.sync()?;
         }
         Ok(())
@@ -448,33 +434,4 @@ impl Ledger {
 enum AddError {
     Chain(String),
     Io(Error),
-}
-
-/// Whether record `r` may follow `tip`.
-pub(crate) fn check_follows(r: &TxRecord, tip: &ChainTip) -> std::result::Result<(), String> {
-    if r.tx != tip.tx + 1 {
-        return Err(format!(
-            "transaction {} follows transaction {} (numbers must count up by one)",
-            r.tx, tip.tx
-        ));
-    }
-    if r.prev != tip.hash {
-        return Err(format!(
-            "transaction {}: previous hash does not match transaction {}'s hash",
-            r.tx, tip.tx
-        ));
-    }
-    if r.time_ns < tip.time_ns {
-        return Err(format!(
-            "transaction {} is timed before transaction {}",
-            r.tx, tip.tx
-        ));
-    }
-    if r.marker_seq <= tip.seq && tip.tx > 0 {
-        return Err(format!(
-            "transaction {} starts at sequence {}, not after transaction {}'s last ({})",
-            r.tx, r.marker_seq, tip.tx, tip.seq
-        ));
-    }
-    Ok(())
 }

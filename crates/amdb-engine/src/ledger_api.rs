@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::keyspace::Keyspace;
 use crate::ledger::audit::{self, AuditRecord};
-use crate::ledger::merkle::{self, MerkleTree};
+use crate::ledger::merkle::MerkleTree;
 use crate::ledger::proof::{ConsistencyProof, EntryProof};
 use crate::ledger::service::{LedgerRoot, AUDIT_KEYSPACE};
 use crate::ledger::tx::{entry_hash, value_hash, Op};
@@ -138,7 +138,7 @@ impl Db {
             )));
         }
         let count = record.entry_hashes.len() as u64;
-        let batch = MerkleTree::from_leaves(record.entry_hashes.iter().map(merkle::leaf_of));
+        let batch = MerkleTree::from_leaves(record.entry_hashes.iter().copied());
         let bad = |e| Error::InvalidArgument(format!("no proof for transaction {tx}: {e}"));
         Ok(EntryProof {
             keyspace: ks.id(),

@@ -152,7 +152,8 @@ impl DbInner {
         }
         let wal_number = commit.wal_number;
         if let Some(l) = ledger {
-            let mut entries = Vec::with_capacity(parts[1..].iter().map(|p| p.len()).sum());
+            let mut entries = l.job_buffer();
+            entries.reserve(parts[1..].iter().map(|p| p.len()).sum());
             parts[1..].iter().for_each(|p| entries.extend_from_slice(p));
             l.push(Job { first_seq, entries });
         }

@@ -188,7 +188,18 @@ fn a_ledger_is_created_with_the_database_and_never_silently_dropped() {
     db.put(&db.default_keyspace(), "k", "w").unwrap();
     assert_eq!(db.ledger_root().unwrap().tx, 2);
     db.close().unwrap();
-    std::fs::remove_file(dir.path().join("ledger/LEDGER")).unwrap();
+    // A LEDGER file of the first hash layout is refused by name, not as damage.
+    let path = dir.path().join("ledger/LEDGER");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[..8].copy_from_slice(b"AMDB-LGR");
+    std::fs::write(&path, bytes).unwrap();
+    let err = Db::open(dir.path(), common::tiny_options()).unwrap_err();
+    assert!(err.to_string().contains("first hash layout"), "{err}");
+    let report = amdb_engine::ledger::verify_ledger(dir.path(), None).unwrap();
+    let fault = report.fault.expect("a v1 file does not verify");
+    assert!(fault.detail.contains("first hash layout"), "{fault:?}");
+
+    std::fs::remove_file(&path).unwrap();
     assert!(matches!(
         Db::open(dir.path(), common::tiny_options()),
         Err(Error::MissingFile { .. })
@@ -341,6 +352,6 @@ fn an_entry_tree_proof_matches_a_tree_built_by_hand() {
     db.write(&b).unwrap();
     let r = db.ledger_record(1).unwrap();
     assert_eq!(r.entry_hashes.len(), 5);
-    let tree = MerkleTree::from_leaves(r.entry_hashes.iter().map(ledger::merkle::leaf_of));
+    let tree = MerkleTree::from_leaves(r.entry_hashes.iter().copied());
     assert_eq!(tree.root(), r.entries_root);
 }

@@ -24,8 +24,9 @@ use crate::market::parse_time;
 use crate::output::print;
 use crate::{open_read_only, CliError, CliResult};
 
-/// The `version` of the proof JSON this tool writes and reads.
-pub const PROOF_FORMAT_VERSION: u64 = 1;
+/// The `version` of the proof JSON this tool writes and reads: 2 since the second hash layout
+/// (`docs/ledger.md`); a version-1 proof was hashed the first way and cannot be checked.
+pub const PROOF_FORMAT_VERSION: u64 = 2;
 
 /// The engine's file that says a database exists (a directory without it holds none).
 const CURRENT_FILE: &str = "CURRENT";
@@ -845,7 +846,7 @@ mod tests {
         assert!(edit("tx", (-1).into()).contains("field \"tx\""));
         assert!(edit("keyspace", (1u64 << 40).into()).contains("field \"keyspace\""));
         assert!(edit("op", "upsert".into()).contains("field \"op\""));
-        assert!(edit("version", 2.into()).contains("version 1, not 2"));
+        assert!(edit("version", 1.into()).contains("version 2, not 1"));
         assert!(edit("kind", "x".into()).contains("field \"kind\""));
         let mut v: Value = serde_json::from_str(&text).unwrap();
         v.as_object_mut().unwrap().remove("tx_path");

@@ -93,7 +93,7 @@ fn entry_and_consistency_proofs_verify_offline_and_catch_edits() {
     let proof = e.ok(&["ledger", "proof", "MSFT:last"]);
     let p: Value = serde_json::from_str(&proof).unwrap();
     assert_eq!(p["kind"], "entry");
-    assert_eq!(p["version"], 1);
+    assert_eq!(p["version"], 2);
     assert_eq!(p["op"], "put");
     assert_eq!(p["key"], "4d5346543a6c617374");
     assert_eq!(p["key_utf8"], "MSFT:last");

@@ -24,16 +24,18 @@
 //! # Hashing
 //!
 //! ```text
-//! empty tree  BLAKE3("")                      (RFC 6962 hashes the empty string too)
-//! leaf        BLAKE3(0x00 || data)
-//! node        BLAKE3(0x01 || left || right)
+//! node        NODE(left || right)       64 bytes: one BLAKE3 compression
+//! empty tree  NODE("")
+//! leaf        the leaf hash itself (an entry hash or a transaction hash)
 //! ```
 //!
-//! The prefixes put leaves and inner nodes in separate domains. Without them the 64 bytes
-//! `left || right` would also be a valid leaf, so an inner node could be passed off as a
-//! leaf (a second preimage of the root) and a proof made for data never appended.
-//! Our leaves are 32-byte transaction hashes; the tree holds `leaf_of(tx_hash)`, and
-//! [`MerkleTree::push`] and [`verify_inclusion`] take that leaf hash, not the raw value.
+//! where NODE is BLAKE3 in derive-key mode under the node context ([`domain::NODE`]).
+//! RFC 6962 keeps leaves and inner nodes apart with prefix bytes (0x00 leaf, 0x01 node);
+//! here every leaf is already a hash in its own domain (entries and transactions have their
+//! own contexts), so the separation is the same: an inner node cannot be passed off as a
+//! leaf, nor a leaf as a node, without a BLAKE3 collision across contexts. The tree must
+//! only be given leaves hashed in a domain other than NODE's. Doing without the prefix makes
+//! a node one compression instead of two.
 //!
 //! # Proofs
 //!
@@ -58,41 +60,62 @@
 
 use std::fmt;
 
+use super::domain;
+use super::lanes::{self, Mode};
+
 /// A BLAKE3 digest: a leaf, an inner node or a root.
 pub type Hash = [u8; 32];
 
-const LEAF_PREFIX: u8 = 0x00;
-const NODE_PREFIX: u8 = 0x01;
-
-/// The hash of a leaf holding `data`: BLAKE3(0x00 ‖ data).
-pub fn leaf_hash(data: &[u8]) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[LEAF_PREFIX]).update(data);
-    *h.finalize().as_bytes()
-}
-
-/// The hash of an inner node: BLAKE3(0x01 ‖ left ‖ right).
+/// The hash of an inner node: NODE(left ‖ right).
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    // One call on a stack buffer: every entry of every transaction pays for this, and the
-    // incremental `Hasher` costs a fifth more on inputs this small.
-    let mut input = [0u8; 65];
-    input[0] = NODE_PREFIX;
-    input[1..33].copy_from_slice(left);
-    input[33..].copy_from_slice(right);
-    *blake3::hash(&input).as_bytes()
+    domain::NODE.hash([*left, *right].as_flattened())
 }
 
-/// The leaf for a transaction hash; this, not the transaction hash, is what the tree holds.
-pub fn leaf_of(tx_hash: &Hash) -> Hash {
-    let mut input = [0u8; 33];
-    input[0] = LEAF_PREFIX;
-    input[1..].copy_from_slice(tx_hash);
-    *blake3::hash(&input).as_bytes()
+/// For each list of leaf hashes, the root of the tree over them (what
+/// `MerkleTree::from_leaves(leaves).root()` gives), with the inner nodes of all the trees
+/// computed together in SIMD lanes, one level at a time.
+pub(crate) fn roots_of_many(mut trees: Vec<Vec<Hash>>) -> Vec<Hash> {
+    // Pairing each level's neighbours and carrying an odd last node up unchanged builds the
+    // RFC shape: every left subtree it forms is perfect, and as large as a power of two can
+    // be below its parent's size.
+    let mut nodes = Vec::new();
+    loop {
+        // A node's input is two neighbours, which lie side by side: 64 bytes in place.
+        let pairs: Vec<&[u8]> = trees
+            .iter()
+            .flat_map(|t| t.chunks_exact(2).map(|pair| pair.as_flattened()))
+            .collect();
+        if pairs.is_empty() {
+            break;
+        }
+        nodes.clear();
+        nodes.resize(pairs.len(), [0; 32]);
+        lanes::hash_many(Mode::DeriveKey(&domain::NODE), |i| pairs[i], &mut nodes);
+        drop(pairs);
+        let mut next = nodes.iter();
+        for t in &mut trees {
+            let pairs = t.len() / 2;
+            for i in 0..pairs {
+                t[i] = *next.next().expect("one node per pair");
+            }
+            if t.len() % 2 == 1 {
+                t[pairs] = t[t.len() - 1];
+                t.truncate(pairs + 1);
+            } else {
+                t.truncate(pairs);
+            }
+        }
+    }
+    trees
+        .iter()
+        .map(|t| t.first().copied().unwrap_or_else(empty_root))
+        .collect()
 }
 
-/// The root of the tree with no leaves: BLAKE3 of the empty string.
+/// The root of the tree with no leaves: NODE of the empty string (RFC 6962 hashes the
+/// empty string too).
 pub fn empty_root() -> Hash {
-    *blake3::hash(b"").as_bytes()
+    domain::NODE.hash(b"")
 }
 
 /// Why a proof could not be made or did not verify.
@@ -181,14 +204,14 @@ impl MerkleTree {
         MerkleTree { levels }
     }
 
-    /// A tree holding `leaves` (leaf hashes, see [`leaf_of`]) in order.
+    /// A tree holding `leaves` (hashes from a domain other than NODE, see the module documentation) in order.
     pub fn from_leaves(leaves: impl IntoIterator<Item = Hash>) -> Self {
         let mut tree = Self::new();
         leaves.into_iter().for_each(|leaf| tree.push(leaf));
         tree
     }
 
-    /// Appends a leaf hash (see [`leaf_of`]).
+    /// Appends a leaf hash (from a domain other than NODE).
     pub fn push(&mut self, leaf: Hash) {
         self.levels[0].push(leaf);
         // A level with an even count has just completed a pair; carry it upwards. The carry
@@ -304,7 +327,7 @@ impl MerkleTree {
     }
 }
 
-/// Checks that `leaf` (a leaf hash, see [`leaf_of`]) is at `index` in the tree of
+/// Checks that `leaf` (a leaf hash) is at `index` in the tree of
 /// `tree_size` leaves whose root is `root`, given its audit path (RFC 9162 §2.1.3.2).
 pub fn verify_inclusion(
     leaf: &Hash,
@@ -461,14 +484,19 @@ mod tests {
     use proptest::prelude::*;
     use proptest::sample::Index;
 
-    /// Distinct leaves: a tx hash per (seed, position), then its leaf hash.
+    /// A leaf hash standing for `data` (in the transaction domain, as the ledger's are).
+    fn leaf_of(data: &[u8]) -> Hash {
+        domain::TX.hash(data)
+    }
+
+    /// Distinct leaves, one per (seed, position).
     fn leaves(seed: u64, n: u64) -> Vec<Hash> {
         (0..n)
             .map(|i| {
                 let mut bytes = [0u8; 16];
                 bytes[..8].copy_from_slice(&seed.to_le_bytes());
                 bytes[8..].copy_from_slice(&i.to_le_bytes());
-                leaf_of(blake3::hash(&bytes).as_bytes())
+                leaf_of(&bytes)
             })
             .collect()
     }
@@ -479,10 +507,20 @@ mod tests {
         out
     }
 
+    #[test]
+    fn many_trees_at_once_have_the_roots_of_each() {
+        let sizes: Vec<u64> = (0..40).chain([63, 64, 65, 100, 1000]).collect();
+        let trees: Vec<Vec<Hash>> = sizes.iter().map(|&n| leaves(n, n)).collect();
+        let roots = roots_of_many(trees.clone());
+        for (t, root) in trees.iter().zip(&roots) {
+            assert_eq!(*root, mth(t), "{} leaves", t.len());
+        }
+    }
+
     /// RFC 6962 §2.1 MTH, written as literally as possible.
     fn mth(d: &[Hash]) -> Hash {
         match d.len() {
-            0 => *blake3::hash(b"").as_bytes(),
+            0 => blake3::derive_key("amdb 2026-11-22 ledger v2 tree node", b""),
             1 => d[0],
             n => {
                 let k = k_of(n);
@@ -548,27 +586,24 @@ mod tests {
     #[test]
     fn hashes_are_domain_separated() {
         let (a, b) = ([1u8; 32], [2u8; 32]);
-        let mut concat = a.to_vec();
-        concat.extend_from_slice(&b);
-        assert_eq!(
-            leaf_hash(&a),
-            *blake3::hash(&[&[0u8][..], &a].concat()).as_bytes()
-        );
+        let concat = [a, b].concat();
         assert_eq!(
             node_hash(&a, &b),
-            *blake3::hash(&[&[1u8][..], &concat].concat()).as_bytes()
+            blake3::derive_key("amdb 2026-11-22 ledger v2 tree node", &concat)
         );
-        assert_eq!(leaf_of(&a), leaf_hash(&a));
         // An inner node's children, read as leaf data, do not give the node's hash.
-        assert_ne!(leaf_hash(&concat), node_hash(&a, &b));
-        assert_ne!(leaf_of(&a), *blake3::hash(&a).as_bytes());
+        assert_ne!(leaf_of(&concat), node_hash(&a, &b));
+        assert_ne!(*blake3::hash(&concat).as_bytes(), node_hash(&a, &b));
     }
 
     #[test]
-    fn empty_tree_root_is_hash_of_empty_string() {
+    fn empty_tree_root_is_the_node_hash_of_the_empty_string() {
         let tree = MerkleTree::new();
         assert!(tree.is_empty());
-        assert_eq!(tree.root(), *blake3::hash(b"").as_bytes());
+        assert_eq!(
+            tree.root(),
+            blake3::derive_key("amdb 2026-11-22 ledger v2 tree node", b"")
+        );
         assert_eq!(tree.root_at(0), Ok(empty_root()));
         assert_eq!(
             tree.inclusion_proof(0, 0),
@@ -761,7 +796,7 @@ mod tests {
 
     #[test]
     fn hex_round_trips_and_rejects_bad_input() {
-        let h = leaf_hash(b"x");
+        let h = leaf_of(b"x");
         let hex = to_hex(&h);
         assert_eq!(hex.len(), 64);
         assert_eq!(hex, hex.to_lowercase());

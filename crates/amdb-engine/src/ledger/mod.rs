@@ -10,6 +10,8 @@
 
 pub mod audit;
 mod chain;
+pub mod domain;
+mod lanes;
 pub(crate) mod marker;
 pub mod merkle;
 pub mod proof;

@@ -49,7 +49,7 @@ impl EntryProof {
             &value_hash(self.op, &self.value),
         );
         let entries_root = merkle::root_from_inclusion(
-            &merkle::leaf_of(&entry),
+            &entry,
             self.entry_index,
             self.entry_count,
             &self.entry_path,
@@ -70,7 +70,7 @@ impl EntryProof {
             index: u64::MAX,
             tree_size: self.tree_size,
         })?;
-        let leaf = merkle::leaf_of(&self.tx_hash()?);
+        let leaf = self.tx_hash()?;
         verify_inclusion(&leaf, index, self.tree_size, &self.tx_path, root)
     }
 }
@@ -145,8 +145,7 @@ mod tests {
                 entries_root: entries_root(&hashes),
             };
             if t == tx {
-                let leaves: Vec<Hash> = hashes.iter().map(merkle::leaf_of).collect();
-                let batch = MerkleTree::from_leaves(leaves);
+                let batch = MerkleTree::from_leaves(hashes.iter().copied());
                 let (k, v) = entries[entry as usize].clone();
                 wanted = Some(EntryProof {
                     keyspace: 1,
@@ -164,7 +163,7 @@ mod tests {
                 });
             }
             prev = header.hash();
-            tree.push(merkle::leaf_of(&prev));
+            tree.push(prev);
         }
         let mut p = wanted.unwrap();
         p.tx_path = tree.inclusion_proof(tx - 1, n).unwrap();
@@ -241,7 +240,7 @@ mod tests {
     fn consistency_needs_the_trusted_old_root() {
         let mut tree = MerkleTree::new();
         for i in 0..10u8 {
-            tree.push(merkle::leaf_hash(&[i]));
+            tree.push(*blake3::hash(&[i]).as_bytes());
         }
         let p = ConsistencyProof {
             old_size: 4,

@@ -25,7 +25,7 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 
 use super::chain::{hash_transactions, ChainTip};
-use super::merkle::{self, Hash, MerkleTree, ProofError};
+use super::merkle::{Hash, MerkleTree, ProofError};
 use super::record::TxRecord;
 use crate::batch::{BatchEntry, EntryIter};
 use crate::error::{Error, Result};
@@ -35,7 +35,9 @@ use crate::log_writer::LogWriter;
 
 pub(crate) const LEDGER_DIR: &str = "ledger";
 pub(crate) const LEDGER_FILE: &str = "LEDGER";
-pub const LEDGER_MAGIC: [u8; 8] = *b"AMDB-LGR";
+/// "LG2": the second hash layout (`docs/ledger.md`); `AMDB-LGR` files hold the first.
+pub const LEDGER_MAGIC: [u8; 8] = *b"AMDB-LG2";
+const LEDGER_MAGIC_V1: [u8; 8] = *b"AMDB-LGR";
 /// The engine's keyspaces: transaction markers and audit records.
 pub const LEDGER_KEYSPACE: &str = "__ledger";
 pub const AUDIT_KEYSPACE: &str = "__audit";
@@ -44,6 +46,9 @@ pub const AUDIT_KEYSPACE: &str = "__audit";
 pub(crate) const CONTINUE_LEDGER: &str = "WAL record does not continue the ledger";
 /// Queued bytes beyond which committers wait for the ledger thread (backpressure).
 const QUEUE_LIMIT_BYTES: usize = 64 << 20;
+/// Job buffers kept for reuse, and the largest kept (a huge group's is freed instead).
+const SPARE_BUFFERS: usize = 8;
+const SPARE_BUFFER_MAX: usize = 4 << 20;
 /// Offset of a transaction recovered by a read-only open, which never writes the file.
 const NOT_IN_FILE: u64 = u64::MAX;
 
@@ -77,6 +82,9 @@ struct TxIndex {
 struct State {
     queue: VecDeque<Job>,
     queued_bytes: usize,
+    /// Emptied job buffers for the commit path to fill again: a group's copy then costs no
+    /// allocation, and no buffer is freed by another thread than the one that made it.
+    spare: Vec<Vec<u8>>,
     tip: ChainTip,
     tree: MerkleTree,
     index: Vec<TxIndex>,
@@ -112,6 +120,7 @@ impl Ledger {
     /// tail (the WAL still holds those transactions) and appends from there.
     pub fn load(db_dir: &Path, ks: u32, audit_ks: u32, writable: bool) -> Result<Ledger> {
         let path = ledger_path(db_dir);
+        refuse_v1(&path)?;
         let mut reader = LogReader::open(&path, LEDGER_MAGIC)?;
         let mut tip = ChainTip::GENESIS;
         let mut tree = MerkleTree::new();
@@ -120,7 +129,7 @@ impl Ledger {
             let bad = |reason: String| Error::corruption(&path, offset, reason);
             let r = TxRecord::decode(payload).map_err(&bad)?;
             let hash = tip.advance(&r).map_err(&bad)?;
-            tree.push(merkle::leaf_of(&hash));
+            tree.push(hash);
             index.push(TxIndex {
                 marker_seq: r.marker_seq,
                 time_ns: r.time_ns,
@@ -144,6 +153,7 @@ impl Ledger {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 queued_bytes: 0,
+                spare: Vec::new(),
                 tip,
                 tree,
                 index,
@@ -172,6 +182,11 @@ impl Ledger {
             }
             AddError::Io(e) => e,
         })
+    }
+
+    /// An empty buffer for a [`Job`]'s entries, reused when one is spare.
+    pub fn job_buffer(&self) -> Vec<u8> {
+        self.state.lock().spare.pop().unwrap_or_default()
     }
 
     /// Queues a committed group for hashing. Waits while the queue is over its limit.
@@ -209,7 +224,16 @@ impl Ledger {
                 }
             };
             let seqs = (job.first_seq..).zip(EntryIter::new(&job.entries));
-            if let Err(e) = self.add_locked(&mut writer, seqs) {
+            let added = self.add_locked(&mut writer, seqs);
+            let mut buffer = job.entries;
+            if buffer.capacity() <= SPARE_BUFFER_MAX {
+                buffer.clear();
+                let mut st = self.state.lock();
+                if st.spare.len() < SPARE_BUFFERS {
+                    st.spare.push(buffer);
+                }
+            }
+            if let Err(e) = added {
                 self.failed.store(true, Ordering::Release);
                 self.changed.notify_all();
                 return Err(match e {
@@ -259,7 +283,7 @@ impl Ledger {
         }
         let mut st = self.state.lock();
         for ((r, hash), offset) in txs.into_iter().zip(offsets) {
-            st.tree.push(merkle::leaf_of(&hash));
+            st.tree.push(hash);
             st.index.push(TxIndex {
                 marker_seq: r.marker_seq,
                 time_ns: r.time_ns,
@@ -429,6 +453,22 @@ impl Ledger {
         }
         Ok(r)
     }
+}
+
+/// A LEDGER file of the first hash layout cannot be continued (its hashes would not chain
+/// with new ones): say so rather than report a bad magic number.
+pub(crate) fn refuse_v1(path: &Path) -> Result<()> {
+    let mut magic = [0u8; 8];
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    if file.read_exact_at(&mut magic, 0).is_ok() && magic == LEDGER_MAGIC_V1 {
+        return Err(Error::corruption(
+            path,
+            0,
+            "this ledger uses the first hash layout (AMDB-LGR), which this build no longer \
+             reads; re-create the database with `amdb ledger init` and reload its data",
+        ));
+    }
+    Ok(())
 }
 
 enum AddError {

@@ -141,9 +141,15 @@ pub(crate) fn hash_many_on<'a>(
 ) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => in_lanes::<16>(mode, &input, out, x86::avx512_compress),
+        // SAFETY: `Isa::Avx512` is only chosen when the CPU has AVX-512F and BW.
+        Isa::Avx512 => in_groups::<16>(mode, &input, out, |key, flag, inputs, out| unsafe {
+            x86::avx512_group(key, flag, inputs, out)
+        }),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => in_lanes::<8>(mode, &input, out, x86::avx2_compress),
+        // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2.
+        Isa::Avx2 => in_groups::<8>(mode, &input, out, |key, flag, inputs, out| {
+            lanes_group(key, flag, inputs, out, x86::avx2_compress)
+        }),
         _ => one_by_one(mode, &input, out, 0),
     }
 }
@@ -154,79 +160,94 @@ fn one_by_one<'a>(mode: Mode, input: &impl Fn(usize) -> &'a [u8], out: &mut [Has
     }
 }
 
+/// Hashes in groups of `N` inputs of at most one chunk each: `group(key, mode_flag, inputs,
+/// out)` sets `out[i]` (`out.len() <= N`) to the hash of `inputs[i]`; lanes past
+/// `out.len()` hold empty inputs whose hashes are not wanted.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn in_groups<'a, const N: usize>(
+    mode: Mode,
+    input: &impl Fn(usize) -> &'a [u8],
+    out: &mut [Hash],
+    group: impl Fn(&[u32; 8], u32, &[&[u8]; N], &mut [Hash]),
+) {
+    // Fewer inputs than this left over: one by one is cheaper than a mostly empty group.
+    let min_group = (N / 4).max(1);
+    let (key, mode_flag) = mode.key_and_flag();
+    let mut start = 0;
+    while out.len() - start >= min_group {
+        let n = (out.len() - start).min(N);
+        let inputs: [&[u8]; N] =
+            std::array::from_fn(|lane| if lane < n { input(start + lane) } else { &[] });
+        let out = &mut out[start..start + n];
+        if inputs.iter().any(|i| i.len() > CHUNK_LEN) {
+            // Rare (long values): this group goes the slow way.
+            for (o, i) in out.iter_mut().zip(inputs) {
+                *o = mode.hash(i);
+            }
+        } else {
+            group(&key, mode_flag, &inputs, out);
+        }
+        start += n;
+    }
+    one_by_one(mode, input, out, start);
+}
+
 /// One compression of `N` lanes: chaining values (each word as `N` lanes), each lane's
 /// block, block lengths (0..=64) and flags (counter 0). A block shorter than 64 bytes is
 /// read as if zero-padded. The new chaining values replace `cv`.
 ///
 /// Safety: every pointer is to as many readable bytes as its lane's block length, and the
 /// caller has checked that the CPU supports the instruction set the function uses.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 type Compress<const N: usize> =
     unsafe fn(&mut [[u32; N]; 8], &[*const u8; N], &[u32; N], &[u32; N]);
 
-/// Hashes in groups of `N` inputs. A group runs as many compressions as its longest input
-/// has blocks; a lane whose input has ended computes garbage that is never read.
+/// One group for [`in_groups`], driven from scalar code around a `compress` of `N` lanes. A
+/// group runs as many compressions as its longest input has blocks; a lane whose input has
+/// ended computes garbage that is never read.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn in_lanes<'a, const N: usize>(
-    mode: Mode,
-    input: &impl Fn(usize) -> &'a [u8],
+fn lanes_group<const N: usize>(
+    key: &[u32; 8],
+    mode_flag: u32,
+    inputs: &[&[u8]; N],
     out: &mut [Hash],
     compress: Compress<N>,
 ) {
-    // Fewer inputs than this left over: one by one is cheaper than a mostly empty group.
-    let min_group = N / 4;
-    let (key, mode_flag) = mode.key_and_flag();
-    let mut start = 0;
-    while out.len() - start >= min_group.max(1) {
-        let n = (out.len() - start).min(N);
-        let inputs: [&[u8]; N] =
-            std::array::from_fn(|lane| if lane < n { input(start + lane) } else { &[] });
-        if inputs.iter().any(|i| i.len() > CHUNK_LEN) {
-            // Rare (long values): this group goes the slow way.
-            for lane in 0..n {
-                out[start + lane] = mode.hash(inputs[lane]);
-            }
-            start += n;
-            continue;
+    let blocks: [usize; N] =
+        std::array::from_fn(|lane| inputs[lane].len().div_ceil(BLOCK_LEN).max(1));
+    let steps = *blocks.iter().max().expect("N > 0");
+    let mut cv = [[0u32; N]; 8];
+    for (word, k) in cv.iter_mut().zip(key) {
+        *word = [*k; N];
+    }
+    let mut ptrs = [std::ptr::null(); N];
+    let mut lens = [0u32; N];
+    let mut flags = [0u32; N];
+    for step in 0..steps {
+        for lane in 0..N {
+            let input = inputs[lane];
+            let rest = &input[(step * BLOCK_LEN).min(input.len())..];
+            ptrs[lane] = rest.as_ptr();
+            lens[lane] = rest.len().min(BLOCK_LEN) as u32;
+            flags[lane] = mode_flag
+                | if step == 0 { CHUNK_START } else { 0 }
+                | if step + 1 == blocks[lane] {
+                    CHUNK_END | ROOT
+                } else {
+                    0
+                };
         }
-        let blocks: [usize; N] =
-            std::array::from_fn(|lane| inputs[lane].len().div_ceil(BLOCK_LEN).max(1));
-        let steps = *blocks.iter().max().expect("N > 0");
-        let mut cv = [[0u32; N]; 8];
-        for (word, k) in cv.iter_mut().zip(key) {
-            *word = [k; N];
-        }
-        let mut ptrs = [std::ptr::null(); N];
-        let mut lens = [0u32; N];
-        let mut flags = [0u32; N];
-        for step in 0..steps {
-            for lane in 0..N {
-                let input = inputs[lane];
-                let rest = &input[(step * BLOCK_LEN).min(input.len())..];
-                ptrs[lane] = rest.as_ptr();
-                lens[lane] = rest.len().min(BLOCK_LEN) as u32;
-                flags[lane] = mode_flag
-                    | if step == 0 { CHUNK_START } else { 0 }
-                    | if step + 1 == blocks[lane] {
-                        CHUNK_END | ROOT
-                    } else {
-                        0
-                    };
-            }
-            // SAFETY: each pointer is to `lens[lane]` bytes of an input; `hash_many_on` picks
-            // `compress` only for an instruction set that `Isa::detect` found on this CPU.
-            unsafe { compress(&mut cv, &ptrs, &lens, &flags) };
-            for lane in 0..n {
-                if step + 1 == blocks[lane] {
-                    let o = &mut out[start + lane];
-                    for (w, word) in cv.iter().enumerate() {
-                        o[4 * w..4 * w + 4].copy_from_slice(&word[lane].to_le_bytes());
-                    }
+        // SAFETY: each pointer is to `lens[lane]` bytes of an input; `hash_many_on` picks
+        // `compress` only for an instruction set that `Isa::detect` found on this CPU.
+        unsafe { compress(&mut cv, &ptrs, &lens, &flags) };
+        for (lane, o) in out.iter_mut().enumerate() {
+            if step + 1 == blocks[lane] {
+                for (w, word) in cv.iter().enumerate() {
+                    o[4 * w..4 * w + 4].copy_from_slice(&word[lane].to_le_bytes());
                 }
             }
         }
-        start += n;
     }
-    one_by_one(mode, input, out, start);
 }
 
 /// Expands BLAKE3's seven rounds for the vector type of the `g` given.
@@ -257,7 +278,7 @@ macro_rules! seven_rounds {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{IV, SCHEDULE};
+    use super::{Hash, BLOCK_LEN, CHUNK_END, CHUNK_START, IV, ROOT, SCHEDULE};
     use std::arch::x86_64::*;
 
     #[inline]
@@ -317,41 +338,93 @@ mod x86 {
         out
     }
 
-    /// See [`super::Compress`].
+    /// A whole group of [`super::in_groups`] in AVX-512 registers: block lengths and flags
+    /// are computed as vectors, blocks are read with masked loads (a short block's padding
+    /// costs nothing) and the hashes are transposed back out in registers.
+    ///
+    /// Safety: the CPU has AVX-512F and AVX-512BW.
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub(super) unsafe fn avx512_compress(
-        cv: &mut [[u32; 16]; 8],
-        blocks: &[*const u8; 16],
-        block_len: &[u32; 16],
-        flags: &[u32; 16],
+    pub(super) unsafe fn avx512_group(
+        key: &[u32; 8],
+        mode_flag: u32,
+        inputs: &[&[u8]; 16],
+        out: &mut [Hash],
     ) {
-        // SAFETY: each `[u32; 16]` is 64 bytes; loadu/storeu need no alignment.
-        let load = |p: *const u8| unsafe { _mm512_loadu_si512(p.cast()) };
-        // A masked load reads only the block's own bytes (the caller vouches for those) and
-        // zeroes the rest: the padding costs nothing.
-        let load_block = |lane: usize| {
-            let mask = u64::MAX >> (64 - block_len[lane].min(64)).min(63) as u32;
-            let mask = if block_len[lane] == 0 { 0 } else { mask };
-            // SAFETY: the bytes under the mask are the block's, which are readable.
-            unsafe { _mm512_maskz_loadu_epi8(mask, blocks[lane].cast()) }
-        };
-        let m = transpose16(std::array::from_fn(load_block));
+        let lens: [u32; 16] = std::array::from_fn(|lane| inputs[lane].len() as u32);
+        // SAFETY: `lens` is 64 bytes; loadu needs no alignment.
+        let lens_v = unsafe { _mm512_loadu_si512(lens.as_ptr().cast()) };
+        // Blocks per input: at least one (an empty input is one empty block).
+        let blocks = _mm512_max_epu32(
+            _mm512_srli_epi32::<6>(_mm512_add_epi32(lens_v, _mm512_set1_epi32(63))),
+            _mm512_set1_epi32(1),
+        );
+        let steps = lens
+            .iter()
+            .map(|&l| (l as usize).div_ceil(BLOCK_LEN).max(1))
+            .max();
+        let mut cv: [__m512i; 8] = std::array::from_fn(|w| _mm512_set1_epi32(key[w] as i32));
+        for step in 0..steps.expect("16 lanes") {
+            let offset = (step * BLOCK_LEN) as u32;
+            // The bytes left from this block on: max(len, offset) - offset.
+            let rest = _mm512_sub_epi32(
+                _mm512_max_epu32(lens_v, _mm512_set1_epi32(offset as i32)),
+                _mm512_set1_epi32(offset as i32),
+            );
+            let block_len = _mm512_min_epu32(rest, _mm512_set1_epi32(BLOCK_LEN as i32));
+            let last = _mm512_cmpeq_epi32_mask(blocks, _mm512_set1_epi32(step as i32 + 1));
+            let flags = mode_flag | if step == 0 { CHUNK_START } else { 0 };
+            let flags_v = _mm512_mask_set1_epi32(
+                _mm512_set1_epi32(flags as i32),
+                last,
+                (flags | CHUNK_END | ROOT) as i32,
+            );
+            let rows: [__m512i; 16] = std::array::from_fn(|lane| {
+                let input = inputs[lane];
+                let from = (step * BLOCK_LEN).min(input.len());
+                let n = (input.len() - from).min(BLOCK_LEN);
+                let mask = if n == 0 { 0 } else { u64::MAX >> (64 - n) };
+                // SAFETY: the mask covers bytes `from..from + n` of the input, which exist.
+                unsafe { _mm512_maskz_loadu_epi8(mask, input.as_ptr().add(from).cast()) }
+            });
+            cv = compress(cv, transpose16(rows), block_len, flags_v);
+            if last != 0 {
+                let zero = _mm512_setzero_si512();
+                let by_lane =
+                    transpose16(std::array::from_fn(|w| if w < 8 { cv[w] } else { zero }));
+                for (lane, o) in out.iter_mut().enumerate() {
+                    if last & (1 << lane) != 0 {
+                        // SAFETY: `o` is 32 writable bytes; storeu needs no alignment.
+                        unsafe {
+                            _mm256_storeu_si256(
+                                o.as_mut_ptr().cast(),
+                                _mm512_castsi512_si256(by_lane[lane]),
+                            )
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// One BLAKE3 compression of 16 lanes (counter 0): the new chaining values.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn compress(
+        cv: [__m512i; 8],
+        m: [__m512i; 16],
+        block_len: __m512i,
+        flags: __m512i,
+    ) -> [__m512i; 8] {
         let mut v = [_mm512_setzero_si512(); 16];
-        for w in 0..8 {
-            v[w] = load(cv[w].as_ptr().cast());
+        v[..8].copy_from_slice(&cv);
+        for w in 0..4 {
             v[8 + w] = _mm512_set1_epi32(IV[w] as i32);
         }
         // v[12], v[13]: the counter, always 0 here.
-        v[12] = _mm512_setzero_si512();
-        v[13] = _mm512_setzero_si512();
-        v[14] = load(block_len.as_ptr().cast());
-        v[15] = load(flags.as_ptr().cast());
+        v[14] = block_len;
+        v[15] = flags;
         seven_rounds!(v, m, g512);
-        for w in 0..8 {
-            let out = _mm512_xor_si512(v[w], v[w + 8]);
-            // SAFETY: as for `load`.
-            unsafe { _mm512_storeu_si512(cv[w].as_mut_ptr().cast(), out) };
-        }
+        std::array::from_fn(|w| _mm512_xor_si512(v[w], v[w + 8]))
     }
 
     #[inline]

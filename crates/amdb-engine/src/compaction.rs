@@ -313,7 +313,7 @@ fn merge(
     let mut n = 0u64;
     while it.valid() {
         n += 1;
-        if n % 4096 == 0 && db.shutting_down.load(Ordering::Acquire) {
+        if n.is_multiple_of(4096) && db.shutting_down.load(Ordering::Acquire) {
             return Ok(None);
         }
         let ik = it.key();

@@ -47,7 +47,7 @@ fn snapshots_stay_consistent_under_concurrent_writers() {
                     }
                     b.put(&mirror, format!("w{w}"), round.to_string());
                     // Now and then a delete-and-rewrite, so tombstones are in play.
-                    if round % 5 == 0 {
+                    if round.is_multiple_of(5) {
                         b.delete(&data, format!("w{w}-gone"));
                     } else {
                         b.put(&data, format!("w{w}-gone"), round.to_string());
@@ -119,7 +119,11 @@ fn snapshots_stay_consistent_under_concurrent_writers() {
                         );
                         // So does a point read, and the delete-or-put key follows the round.
                         let gone = db.get_opt(&data, format!("w{w}-gone"), &opts).unwrap();
-                        assert_eq!(gone.is_none(), round % 5 == 0, "writer {w} round {round}");
+                        assert_eq!(
+                            gone.is_none(),
+                            round.is_multiple_of(5),
+                            "writer {w} round {round}"
+                        );
                         assert!(
                             round >= last_seen[w],
                             "writer {w} went back from {} to {round}",

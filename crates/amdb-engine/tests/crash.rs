@@ -32,7 +32,7 @@ fn options(ledger: bool) -> Options {
 /// How many entries batch `n` has, and how large its values are.
 fn shape(n: u64) -> (u64, usize) {
     let entries = 1 + (n * 7919) % 40;
-    let value_len = if n % 17 == 0 {
+    let value_len = if n.is_multiple_of(17) {
         64 << 10
     } else {
         20 + (n % 100) as usize

@@ -15,7 +15,11 @@ fn open(dir: &std::path::Path) -> Market {
 
 fn signal(i: usize) -> Signal {
     Signal {
-        side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+        side: if i.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
         strength: i as f64 / 10.0,
         price: 100.0 + i as f64,
         reason: format!("rule {i}"),

@@ -87,7 +87,7 @@ impl RollingVwap {
             self.volume_sum -= old_volume;
             self.trading -= usize::from(old_volume != 0.0);
             self.steps += 1;
-            if self.steps % RESYNC == 0 {
+            if self.steps.is_multiple_of(RESYNC) {
                 self.pv_sum = self.pv.iter().fold(0.0, |a, v| a + v);
                 self.volume_sum = self.volumes.iter().fold(0.0, |a, v| a + v);
             }

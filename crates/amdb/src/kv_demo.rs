@@ -153,7 +153,7 @@ pub fn run(g: &GlobalArgs, args: DemoArgs) -> CliResult {
             return Err(mismatch("scan", seen, "returned a different value"));
         }
         seen += 1;
-        if seen % 65536 == 0 {
+        if seen.is_multiple_of(65536) {
             pb.set_position(seen);
         }
         it.next();

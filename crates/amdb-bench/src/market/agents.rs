@@ -42,7 +42,11 @@ pub fn new_histogram() -> Histogram<u64> {
 /// The signal of write number `g`.
 pub fn signal(g: u64) -> Signal {
     Signal {
-        side: if g % 2 == 0 { Side::Buy } else { Side::Sell },
+        side: if g.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
         strength: ((g % 201) as f64 - 100.0) / 100.0,
         price: 100.0 + (g % 10_000) as f64 * 0.01,
         reason: format!("sma20 crossed sma50 (write {g})"),

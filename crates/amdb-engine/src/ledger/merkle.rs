@@ -95,8 +95,8 @@ pub(crate) fn roots_of_many(mut trees: Vec<Vec<Hash>>) -> Vec<Hash> {
         let mut next = nodes.iter();
         for t in &mut trees {
             let pairs = t.len() / 2;
-            for i in 0..pairs {
-                t[i] = *next.next().expect("one node per pair");
+            for slot in t.iter_mut().take(pairs) {
+                *slot = *next.next().expect("one node per pair");
             }
             if t.len() % 2 == 1 {
                 t[pairs] = t[t.len() - 1];

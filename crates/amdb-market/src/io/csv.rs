@@ -355,7 +355,7 @@ impl RowParser {
                 .bar(|i| &rec[i])
                 .map_err(|m| ImportError::line(path, line, m))?;
             out.push(bar);
-            if out.len() % 65_536 == 0 {
+            if out.len().is_multiple_of(65_536) {
                 let byte = rec.position().map_or(0, |p| p.byte());
                 progress(offset + byte, total);
             }

@@ -145,7 +145,7 @@ pub fn read_jsonl(
         };
         check_bar(&bar).map_err(at)?;
         out.push(bar);
-        if out.len() % 65_536 == 0 {
+        if out.len().is_multiple_of(65_536) {
             progress((pos as u64).min(total), total);
         }
     }

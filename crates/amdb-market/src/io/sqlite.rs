@@ -108,7 +108,7 @@ pub fn read_sqlite(
         check_bar(&bar).map_err(at)?;
         out.push(bar);
         row_no += 1;
-        if row_no % 65_536 == 0 {
+        if row_no.is_multiple_of(65_536) {
             progress(super::scaled(row_no, rows, total), total);
         }
     }

@@ -79,7 +79,7 @@ impl VolumeRatio {
             self.total + change
         } else {
             self.total += self.pending + change;
-            if self.steps % RESYNC == 0 {
+            if self.steps.is_multiple_of(RESYNC) {
                 self.total = fresh_total(self.window.iter());
             }
             self.total

@@ -53,7 +53,15 @@ ensure_rust_component() {
 have cargo || die "cargo not found: install the Rust toolchain (rustup) first"
 ensure_rust_component rustfmt fmt
 ensure_rust_component clippy clippy
-# (Nothing else yet. Tests that need e.g. PostgreSQL add `ensure_apt_package psql postgresql`.)
+# amdb-tune's tests spawn a real PostgreSQL: its server programs (Debian keeps initdb and
+# pg_ctl in /usr/lib/postgresql/<major>/bin, off PATH) and the psql and pgbench clients.
+if ! { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb; } || ! have pgbench; then
+    have apt-get || die "PostgreSQL (initdb, pgbench) is missing and apt-get is not available to install it"
+    step "installing postgresql (for amdb-tune's tests)"
+    as_root apt-get update -qq
+    APT_UPDATED=1
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
 
 # ---- Checks ----
 step "cargo fmt --all -- --check"

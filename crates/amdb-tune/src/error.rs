@@ -1,0 +1,38 @@
+//! Errors name the program or file involved and what it said.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A PostgreSQL program is not installed where we looked.
+    #[error("{program} not found (looked in {looked}); install PostgreSQL's server binaries (Debian: apt-get install postgresql)")]
+    NotInstalled { program: String, looked: String },
+    /// A program ran but failed; `output` is the tail of what it printed.
+    #[error("{command} failed ({status}): {output}")]
+    Command {
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Output we could not read, with the text that did not parse.
+    #[error("cannot read {what} from: {text}")]
+    Parse { what: &'static str, text: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -127,21 +127,21 @@ pub(crate) fn hash_transactions<'a>(
 
     let entry_hashes = hash_entries(&flat);
     let ends = found.iter().skip(1).map(|f| f.start).chain([flat.len()]);
-    let trees: Vec<Vec<Hash>> = found
+    let per_tx: Vec<&[Hash]> = found
         .iter()
-        .zip(ends.clone())
-        .map(|(f, end)| entry_hashes[f.start..end].to_vec())
+        .zip(ends)
+        .map(|(f, end)| &entry_hashes[f.start..end])
         .collect();
-    let roots = merkle::roots_of_many(trees);
+    let roots = merkle::roots_of_many(&per_tx);
     let mut out = Vec::with_capacity(found.len());
-    for ((f, end), entries_root) in found.iter().zip(ends).zip(roots) {
+    for ((f, hashes), entries_root) in found.iter().zip(per_tx).zip(roots) {
         let record = TxRecord {
             tx: f.marker.tx,
             time_ns: f.marker.time_ns,
             marker_seq: f.marker_seq,
             prev: tip.hash,
             entries_root,
-            entry_hashes: entry_hashes[f.start..end].to_vec(),
+            entry_hashes: hashes.to_vec(),
         };
         let hash = tip.advance(&record)?;
         out.push((record, hash));
@@ -168,18 +168,11 @@ fn check_count(last: Option<&Found>, in_tx: Option<bool>, len: usize) -> Result<
 /// hashes first, then the entries'.
 fn hash_entries(entries: &[BatchEntry<'_>]) -> Vec<Hash> {
     let mut value_hashes = vec![[0u8; 32]; entries.len()];
-    let puts: Vec<&[u8]> = entries
-        .iter()
-        .filter(|e| e.kind == Op::Put)
-        .map(|e| e.value)
-        .collect();
-    let mut put_hashes = vec![[0u8; 32]; puts.len()];
-    lanes::hash_many(Mode::Hash, |i| puts[i], &mut put_hashes);
-    let mut next = put_hashes.iter();
+    lanes::hash_many(Mode::Hash, |i| entries[i].value, &mut value_hashes);
     for (vh, e) in value_hashes.iter_mut().zip(entries) {
-        // A delete has no value; its value hash stays all zeros (`tx::value_hash`).
-        if e.kind == Op::Put {
-            *vh = *next.next().expect("one hash per put");
+        // A delete has no value; its value hash is all zeros (`tx::value_hash`).
+        if e.kind == Op::Delete {
+            *vh = [0; 32];
         }
     }
 

@@ -74,41 +74,41 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 /// For each list of leaf hashes, the root of the tree over them (what
 /// `MerkleTree::from_leaves(leaves).root()` gives), with the inner nodes of all the trees
 /// computed together in SIMD lanes, one level at a time.
-pub(crate) fn roots_of_many(mut trees: Vec<Vec<Hash>>) -> Vec<Hash> {
-    // Pairing each level's neighbours and carrying an odd last node up unchanged builds the
-    // RFC shape: every left subtree it forms is perfect, and as large as a power of two can
-    // be below its parent's size.
-    let mut nodes = Vec::new();
-    loop {
-        // A node's input is two neighbours, which lie side by side: 64 bytes in place.
-        let pairs: Vec<&[u8]> = trees
-            .iter()
-            .flat_map(|t| t.chunks_exact(2).map(|pair| pair.as_flattened()))
-            .collect();
-        if pairs.is_empty() {
-            break;
-        }
-        nodes.clear();
-        nodes.resize(pairs.len(), [0; 32]);
-        lanes::hash_many(Mode::DeriveKey(&domain::NODE), |i| pairs[i], &mut nodes);
-        drop(pairs);
-        let mut next = nodes.iter();
-        for t in &mut trees {
-            let pairs = t.len() / 2;
-            for slot in t.iter_mut().take(pairs) {
-                *slot = *next.next().expect("one node per pair");
-            }
-            if t.len() % 2 == 1 {
-                t[pairs] = t[t.len() - 1];
-                t.truncate(pairs + 1);
-            } else {
-                t.truncate(pairs);
-            }
-        }
+pub(crate) fn roots_of_many(trees: &[&[Hash]]) -> Vec<Hash> {
+    let root = |t: &[Hash]| t.first().copied().unwrap_or_else(empty_root);
+    if trees.iter().all(|t| t.len() <= 1) {
+        return trees.iter().map(|t| root(t)).collect();
     }
+    let mut level = parents_of_many(trees);
+    while level.iter().any(|t| t.len() > 1) {
+        let slices: Vec<&[Hash]> = level.iter().map(Vec::as_slice).collect();
+        level = parents_of_many(&slices);
+    }
+    level.iter().map(|t| root(t)).collect()
+}
+
+/// The next level up of each tree: its neighbours' parents, hashed together in lanes, and
+/// an odd last node carried up unchanged. Repeating this builds the RFC shape: every left
+/// subtree it forms is perfect, and as large as a power of two can be below its parent's
+/// size.
+fn parents_of_many(trees: &[&[Hash]]) -> Vec<Vec<Hash>> {
+    // A node's input is two neighbours, which lie side by side: 64 bytes in place.
+    let pairs: Vec<&[u8]> = trees
+        .iter()
+        .flat_map(|t| t.chunks_exact(2).map(|pair| pair.as_flattened()))
+        .collect();
+    let mut nodes = vec![[0; 32]; pairs.len()];
+    lanes::hash_many(Mode::DeriveKey(&domain::NODE), |i| pairs[i], &mut nodes);
+    let mut next = nodes.into_iter();
     trees
         .iter()
-        .map(|t| t.first().copied().unwrap_or_else(empty_root))
+        .map(|t| {
+            let mut up: Vec<Hash> = next.by_ref().take(t.len() / 2).collect();
+            if t.len() % 2 == 1 {
+                up.push(t[t.len() - 1]);
+            }
+            up
+        })
         .collect()
 }
 
@@ -511,7 +511,8 @@ mod tests {
     fn many_trees_at_once_have_the_roots_of_each() {
         let sizes: Vec<u64> = (0..40).chain([63, 64, 65, 100, 1000]).collect();
         let trees: Vec<Vec<Hash>> = sizes.iter().map(|&n| leaves(n, n)).collect();
-        let roots = roots_of_many(trees.clone());
+        let slices: Vec<&[Hash]> = trees.iter().map(Vec::as_slice).collect();
+        let roots = roots_of_many(&slices);
         for (t, root) in trees.iter().zip(&roots) {
             assert_eq!(*root, mth(t), "{} leaves", t.len());
         }

@@ -120,8 +120,7 @@ impl Ledger {
     /// tail (the WAL still holds those transactions) and appends from there.
     pub fn load(db_dir: &Path, ks: u32, audit_ks: u32, writable: bool) -> Result<Ledger> {
         let path = ledger_path(db_dir);
-        refuse_v1(&path)?;
-        let mut reader = LogReader::open(&path, LEDGER_MAGIC)?;
+        let mut reader = open_reader(&path)?;
         let mut tip = ChainTip::GENESIS;
         let mut tree = MerkleTree::new();
         let mut index = Vec::new();
@@ -455,20 +454,24 @@ impl Ledger {
     }
 }
 
-/// A LEDGER file of the first hash layout cannot be continued (its hashes would not chain
-/// with new ones): say so rather than report a bad magic number.
-pub(crate) fn refuse_v1(path: &Path) -> Result<()> {
-    let mut magic = [0u8; 8];
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    if file.read_exact_at(&mut magic, 0).is_ok() && magic == LEDGER_MAGIC_V1 {
-        return Err(Error::corruption(
+/// Opens the LEDGER file for reading. A file of the first hash layout cannot be continued
+/// (its hashes would not chain with new ones): that is said by name, not reported as a bad
+/// magic number.
+pub(crate) fn open_reader(path: &Path) -> Result<LogReader> {
+    LogReader::open(path, LEDGER_MAGIC).map_err(|e| {
+        let mut magic = [0u8; 8];
+        let v1 = File::open(path).is_ok_and(|f| f.read_exact_at(&mut magic, 0).is_ok())
+            && magic == LEDGER_MAGIC_V1;
+        if !v1 {
+            return e;
+        }
+        Error::corruption(
             path,
             0,
             "this ledger uses the first hash layout (AMDB-LGR), which this build no longer \
              reads; re-create the database with `amdb ledger init` and reload its data",
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 enum AddError {

@@ -21,15 +21,12 @@ use super::chain::ChainTip;
 use super::marker::Marker;
 use super::merkle::{self, Hash};
 use super::record::TxRecord;
-use super::service::{
-    ledger_path, refuse_v1, LedgerRoot, CONTINUE_LEDGER, LEDGER_KEYSPACE, LEDGER_MAGIC,
-};
+use super::service::{ledger_path, open_reader, LedgerRoot, CONTINUE_LEDGER, LEDGER_KEYSPACE};
 use super::tx::{entries_root, entry_hash, value_hash, Op};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::iterator::InternalIterator;
 use crate::key::{self, ValueKind};
-use crate::log_reader::LogReader;
 use crate::options::ReadOptions;
 
 /// Which check found a fault.
@@ -188,9 +185,8 @@ pub fn verify_ledger(dir: &Path, trusted: Option<(u64, Hash)>) -> Result<VerifyR
 
 /// Checks 1-3 over the LEDGER file; returns the number of entry hashes.
 fn check_file(path: &Path) -> std::result::Result<u64, Fault> {
-    let mut reader = refuse_v1(path)
-        .and_then(|()| LogReader::open(path, LEDGER_MAGIC))
-        .map_err(|e| fault(Check::RecordChecksum, None, e.to_string()))?;
+    let mut reader =
+        open_reader(path).map_err(|e| fault(Check::RecordChecksum, None, e.to_string()))?;
     let mut tip = ChainTip::GENESIS;
     let mut entries = 0u64;
     loop {

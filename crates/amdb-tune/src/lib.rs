@@ -6,8 +6,10 @@
 //!   installed `initdb`/`pg_ctl` (as the `postgres` user when run as root), reachable only
 //!   through a Unix socket in that directory, and removed when dropped.
 //! - [`pg::pgbench`]: initialise and run pgbench against a cluster, and parse its report.
+//! - [`optimize`]: optimizers over the unit cube (DDPG, Bayesian optimisation, random search).
 
 pub mod error;
+pub mod optimize;
 pub mod pg;
 
 pub use error::{Error, Result};

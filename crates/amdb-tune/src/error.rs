@@ -20,6 +20,13 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The target refused or could not run a configuration; it is back on its original
+    /// settings.
+    #[error("configuration refused: {0}")]
+    Refused(String),
+    /// Reading or writing tuning runs in the AmDb database failed.
+    #[error("tuning store: {0}")]
+    Store(String),
     /// Output we could not read, with the text that did not parse.
     #[error("cannot read {what} from: {text}")]
     Parse { what: &'static str, text: String },

@@ -9,7 +9,15 @@
 //! - [`optimize`]: optimizers over the unit cube (DDPG, Bayesian optimisation, random search).
 
 pub mod error;
+pub mod knob;
+pub mod measure;
 pub mod optimize;
 pub mod pg;
+pub mod pgtune;
+pub mod report;
+pub mod session;
+pub mod store;
+pub mod target;
+pub mod workload;
 
 pub use error::{Error, Result};

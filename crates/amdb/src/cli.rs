@@ -21,6 +21,7 @@ Examples:
   amdb ledger init                      a new database whose every write is provable
   amdb ledger proof AAPL:last > p.json  prove a key's value; check it with `ledger verify-proof`
   amdb audit --from 2024-01-02          who wrote what, when, in a ledger database
+  amdb tune postgres --budget 20        tune a throwaway PostgreSQL for pgbench
   amdb bench market --json              market-data benchmark against SQLite and Parquet
 
 Exit status: 0 success, 1 key not found (kv get, kv history), 3 verification failed
@@ -134,6 +135,10 @@ pub enum Command {
 
     /// List the audit trail of a ledger database: who wrote what, when, and why.
     Audit(crate::ledger_cmd::AuditArgs),
+
+    /// Tune PostgreSQL's configuration for a workload with DDPG, Bayesian optimisation or
+    /// random search, compare it with the default and PGTune's, and show stored runs.
+    Tune(crate::tune_cmd::TuneArgs),
 
     /// Benchmark suites; each prints a human table or, with --json, one JSON object a line.
     Bench(BenchArgs),

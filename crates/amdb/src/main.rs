@@ -22,6 +22,7 @@ mod resample_cmd;
 mod sink;
 mod symbols;
 mod ta_cmd;
+mod tune_cmd;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -133,6 +134,7 @@ fn main() -> ExitCode {
         Command::Kv(args) => kv::run(&cli.global, args),
         Command::Ledger(args) => ledger_cmd::run(&cli.global, args),
         Command::Audit(args) => ledger_cmd::run_audit(&cli.global, args),
+        Command::Tune(args) => tune_cmd::run(&cli.global, args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

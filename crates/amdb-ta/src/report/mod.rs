@@ -21,6 +21,7 @@
 //! `n/a` (text, HTML) or `null` (JSON).
 
 mod axis;
+mod curve;
 mod dir;
 mod equity;
 mod font;
@@ -34,6 +35,7 @@ mod style;
 mod svg;
 mod text;
 
+pub use curve::{render_curve_png, write_curve_png, CurveChart, CurveKind, CurveSeries, DEFAULT_CURVE_SIZE};
 pub use dir::write_report_dir;
 pub use heatmap::{heatmap_layout, HeatmapLayout};
 pub use html::{render_html, write_html, HTML_MAX_TRADES};

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::Binaries;
+use super::{Binaries, Conn};
 use crate::{Error, Result};
 
 pub struct Cluster {
@@ -130,26 +130,20 @@ impl Cluster {
         self.running
     }
 
+    /// A connection to the cluster for `psql` and `pgbench`; client programs run in the
+    /// cluster's directory.
+    pub fn conn(&self) -> Conn {
+        Conn::new(self.bins.clone(), self.dsn(), self.dir.path())
+    }
+
     /// Runs SQL through `psql` and returns its unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> Result<String> {
-        let mut c = Command::new(self.bins.program("psql"));
-        c.args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-U",
-            "postgres",
-        ])
-        .arg("-h")
-        .arg(self.socket_dir())
-        .arg("-p")
-        .arg(self.port.to_string())
-        .args(["-d", "postgres", "-c", sql]);
-        let out = self.run(c, "psql")?;
-        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+        self.conn().psql(sql)
+    }
+
+    /// The file `ALTER SYSTEM` writes.
+    pub fn auto_conf_path(&self) -> PathBuf {
+        self.data_dir().join("postgresql.auto.conf")
     }
 
     /// The last lines of the server's log, for error messages.
@@ -174,29 +168,9 @@ impl Cluster {
         }
     }
 
-    /// Runs `c` in the cluster's directory (the server user may not enter ours) and returns
-    /// its output, or an error with the tail of what it printed.
-    pub(crate) fn run(&self, mut c: Command, name: &str) -> Result<Output> {
-        c.current_dir(self.dir.path());
-        let out = c.output().map_err(|e| Error::Command {
-            command: name.into(),
-            status: "could not start".into(),
-            output: e.to_string(),
-        })?;
-        if out.status.success() {
-            return Ok(out);
-        }
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let tail: Vec<&str> = text.lines().rev().take(4).collect();
-        Err(Error::Command {
-            command: name.into(),
-            status: out.status.to_string(),
-            output: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
-        })
+    /// Runs `c` in the cluster's directory (the server user may not enter ours).
+    pub(crate) fn run(&self, c: Command, name: &str) -> Result<Output> {
+        super::conn::run(c, self.dir.path(), name)
     }
 }
 

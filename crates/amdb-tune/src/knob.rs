@@ -62,7 +62,11 @@ pub type Config = BTreeMap<String, Value>;
 impl Knob {
     /// The value at coordinate `x` (clamped to `[0, 1]`).
     pub fn value_at(&self, x: f64) -> Value {
-        let x = if x.is_finite() { x.clamp(0.0, 1.0) } else { 0.0 };
+        let x = if x.is_finite() {
+            x.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         match &self.domain {
             Domain::Bool => Value::Bool(x >= 0.5),
             Domain::Int { min, max, log } => {
@@ -93,9 +97,12 @@ impl Knob {
                     0.25
                 }
             }
-            (Domain::Int { min, max, log }, v) => {
-                position(*min as f64, *max as f64, *log, v.as_f64().unwrap_or(*min as f64))
-            }
+            (Domain::Int { min, max, log }, v) => position(
+                *min as f64,
+                *max as f64,
+                *log,
+                v.as_f64().unwrap_or(*min as f64),
+            ),
             (Domain::Real { min, max, log }, v) => {
                 position(*min, *max, *log, v.as_f64().unwrap_or(*min))
             }
@@ -246,7 +253,7 @@ fn with_unit(i: i64, unit: &str) -> String {
         }
         let b = i as u64 * bytes;
         for (suffix, size) in [("GB", 1u64 << 30), ("MB", 1 << 20), ("kB", 1 << 10)] {
-            if b >= size && b % size == 0 {
+            if b >= size && b.is_multiple_of(size) {
                 return format!("{}{suffix}", b / size);
             }
         }
@@ -275,7 +282,14 @@ mod tests {
 
     #[test]
     fn log_scale_puts_the_geometric_midpoint_in_the_middle() {
-        let k = knob(Domain::Int { min: 64, max: 65536, log: true }, "kB");
+        let k = knob(
+            Domain::Int {
+                min: 64,
+                max: 65536,
+                log: true,
+            },
+            "kB",
+        );
         assert_eq!(k.value_at(0.0), Value::Int(64));
         assert_eq!(k.value_at(1.0), Value::Int(65536));
         assert_eq!(k.value_at(0.5), Value::Int(2048));
@@ -284,14 +298,26 @@ mod tests {
 
     #[test]
     fn coordinates_round_trip_through_values() {
-        let k = knob(Domain::Real { min: 0.1, max: 0.9, log: false }, "");
+        let k = knob(
+            Domain::Real {
+                min: 0.1,
+                max: 0.9,
+                log: false,
+            },
+            "",
+        );
         for i in 0..=10 {
             let x = i as f64 / 10.0;
             let v = k.value_at(x);
             assert!(k.admits(&v));
             assert!((k.coordinate(&v) - x).abs() < 0.01, "{x} -> {v:?}");
         }
-        let e = knob(Domain::Enum { values: vec!["off".into(), "lz4".into(), "zstd".into()] }, "");
+        let e = knob(
+            Domain::Enum {
+                values: vec!["off".into(), "lz4".into(), "zstd".into()],
+            },
+            "",
+        );
         for v in ["off", "lz4", "zstd"] {
             let v = Value::Enum(v.into());
             assert_eq!(e.value_at(e.coordinate(&v)), v);
@@ -301,37 +327,96 @@ mod tests {
 
     #[test]
     fn literals_use_the_largest_exact_unit() {
-        let k = knob(Domain::Int { min: 16, max: 1 << 20, log: true }, "8kB");
+        let k = knob(
+            Domain::Int {
+                min: 16,
+                max: 1 << 20,
+                log: true,
+            },
+            "8kB",
+        );
         assert_eq!(k.literal(&Value::Int(16384)), "128MB");
         assert_eq!(k.literal(&Value::Int(131072)), "1GB");
         assert_eq!(k.literal(&Value::Int(3)), "24kB");
         assert_eq!(k.literal(&Value::Int(-1)), "-1");
-        let t = knob(Domain::Int { min: 1, max: 10000, log: true }, "ms");
+        let t = knob(
+            Domain::Int {
+                min: 1,
+                max: 10000,
+                log: true,
+            },
+            "ms",
+        );
         assert_eq!(t.literal(&Value::Int(200)), "200ms");
         assert_eq!(knob(Domain::Bool, "").literal(&Value::Bool(false)), "off");
     }
 
     #[test]
     fn literals_parse_back_in_the_knobs_unit() {
-        let pages = knob(Domain::Int { min: 16, max: 1 << 20, log: true }, "8kB");
+        let pages = knob(
+            Domain::Int {
+                min: 16,
+                max: 1 << 20,
+                log: true,
+            },
+            "8kB",
+        );
         assert_eq!(pages.parse_literal("6GB"), Some(Value::Int(786432)));
         assert_eq!(pages.parse_literal("16MB"), Some(Value::Int(2048)));
         assert_eq!(pages.parse_literal("512"), Some(Value::Int(512)));
         for v in [16, 2048, 131072, 3] {
-            assert_eq!(pages.parse_literal(&pages.literal(&Value::Int(v))), Some(Value::Int(v)));
+            assert_eq!(
+                pages.parse_literal(&pages.literal(&Value::Int(v))),
+                Some(Value::Int(v))
+            );
         }
-        let kb = knob(Domain::Int { min: 64, max: 1 << 30, log: true }, "kB");
+        let kb = knob(
+            Domain::Int {
+                min: 64,
+                max: 1 << 30,
+                log: true,
+            },
+            "kB",
+        );
         assert_eq!(kb.parse_literal("29127kB"), Some(Value::Int(29127)));
-        let secs = knob(Domain::Int { min: 30, max: 3600, log: true }, "s");
+        let secs = knob(
+            Domain::Int {
+                min: 30,
+                max: 3600,
+                log: true,
+            },
+            "s",
+        );
         assert_eq!(secs.parse_literal("5min"), Some(Value::Int(300)));
         assert_eq!(secs.parse_literal("5GB"), None);
-        assert_eq!(knob(Domain::Bool, "").parse_literal("off"), Some(Value::Bool(false)));
-        assert_eq!(knob(Domain::Real { min: 0.0, max: 1.0, log: false }, "").parse_literal("0.9"), Some(Value::Real(0.9)));
+        assert_eq!(
+            knob(Domain::Bool, "").parse_literal("off"),
+            Some(Value::Bool(false))
+        );
+        assert_eq!(
+            knob(
+                Domain::Real {
+                    min: 0.0,
+                    max: 1.0,
+                    log: false
+                },
+                ""
+            )
+            .parse_literal("0.9"),
+            Some(Value::Real(0.9))
+        );
     }
 
     #[test]
     fn out_of_range_coordinates_clamp() {
-        let k = knob(Domain::Int { min: 10, max: 20, log: false }, "");
+        let k = knob(
+            Domain::Int {
+                min: 10,
+                max: 20,
+                log: false,
+            },
+            "",
+        );
         assert_eq!(k.value_at(-3.0), Value::Int(10));
         assert_eq!(k.value_at(f64::NAN), Value::Int(10));
         assert_eq!(k.value_at(7.0), Value::Int(20));

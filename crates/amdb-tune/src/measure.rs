@@ -92,7 +92,13 @@ pub struct Comparison {
 
 impl Comparison {
     fn failed(why: String, baseline: Vec<RunResult>, candidate: Vec<RunResult>) -> Comparison {
-        Comparison { baseline, candidate, tps: None, p95: None, verdict: Verdict::Failed(why) }
+        Comparison {
+            baseline,
+            candidate,
+            tps: None,
+            p95: None,
+            verdict: Verdict::Failed(why),
+        }
     }
 }
 
@@ -119,11 +125,13 @@ pub fn compare(
     let mut base_runs = Vec::new();
     let mut cand_runs = Vec::new();
     let mut on: Option<bool> = None; // which configuration is applied
-    // B C C B B C C B ...: position i of the sequence runs the candidate when i % 4 is 1 or 2.
+                                     // B C C B B C C B ...: position i of the sequence runs the candidate when i % 4 is 1 or 2.
     for i in 0..2 * protocol.pairs {
         let is_candidate = matches!(i % 4, 1 | 2);
         if on != Some(is_candidate) {
-            progress(Step::Apply { candidate: is_candidate });
+            progress(Step::Apply {
+                candidate: is_candidate,
+            });
             let config = if is_candidate { candidate } else { baseline };
             if let Err(e) = target.apply(config) {
                 if is_candidate {
@@ -134,7 +142,9 @@ pub fn compare(
             }
             on = Some(is_candidate);
             if protocol.warmup_seconds > 0 {
-                progress(Step::WarmUp { candidate: is_candidate });
+                progress(Step::WarmUp {
+                    candidate: is_candidate,
+                });
                 if let Err(e) = target.run(workload, protocol.warmup_seconds) {
                     if is_candidate {
                         target.rollback()?;
@@ -144,7 +154,10 @@ pub fn compare(
                 }
             }
         }
-        progress(Step::Run { candidate: is_candidate, pair: i / 2 });
+        progress(Step::Run {
+            candidate: is_candidate,
+            pair: i / 2,
+        });
         match target.run(workload, protocol.seconds) {
             Ok(r) if is_candidate => cand_runs.push(r),
             Ok(r) => base_runs.push(r),
@@ -160,12 +173,18 @@ pub fn compare(
 }
 
 /// The verdict on paired runs (`baseline[i]` and `candidate[i]` form pair `i`).
-pub fn judge(baseline: Vec<RunResult>, candidate: Vec<RunResult>, protocol: &Protocol) -> Comparison {
+pub fn judge(
+    baseline: Vec<RunResult>,
+    candidate: Vec<RunResult>,
+    protocol: &Protocol,
+) -> Comparison {
     let n = baseline.len().min(candidate.len());
     if n < 2 {
         return Comparison::failed("fewer than two pairs of runs".into(), baseline, candidate);
     }
-    let tps: Vec<f64> = (0..n).map(|i| (candidate[i].tps / baseline[i].tps).ln()).collect();
+    let tps: Vec<f64> = (0..n)
+        .map(|i| (candidate[i].tps / baseline[i].tps).ln())
+        .collect();
     let p95: Vec<f64> = (0..n)
         .map(|i| (candidate[i].latency_p95_ms / baseline[i].latency_p95_ms).ln())
         .collect();
@@ -177,7 +196,13 @@ pub fn judge(baseline: Vec<RunResult>, candidate: Vec<RunResult>, protocol: &Pro
         (Some(_), _) => Verdict::WithinNoise,
         (None, _) => Verdict::Failed("runs without a usable throughput".into()),
     };
-    Comparison { baseline, candidate, tps, p95, verdict }
+    Comparison {
+        baseline,
+        candidate,
+        tps,
+        p95,
+        verdict,
+    }
 }
 
 /// Percentile-bootstrap interval of the geometric mean ratio from log ratios; `None` when
@@ -256,21 +281,37 @@ mod tests {
     use super::*;
 
     fn run(tps: f64, p95: f64) -> RunResult {
-        RunResult { tps, latency_avg_ms: p95 / 2.0, latency_p95_ms: p95, transactions: 1, failed: 0 }
+        RunResult {
+            tps,
+            latency_avg_ms: p95 / 2.0,
+            latency_p95_ms: p95,
+            transactions: 1,
+            failed: 0,
+        }
     }
 
     #[test]
     fn a_consistent_gain_is_better_and_noise_is_not() {
         let p = Protocol::new(6, 10);
-        let base: Vec<_> = [100.0, 80.0, 120.0, 90.0, 110.0, 100.0].iter().map(|t| run(*t, 10.0)).collect();
+        let base: Vec<_> = [100.0, 80.0, 120.0, 90.0, 110.0, 100.0]
+            .iter()
+            .map(|t| run(*t, 10.0))
+            .collect();
         let gain: Vec<_> = base.iter().map(|r| run(r.tps * 1.2, 9.0)).collect();
         let c = judge(base.clone(), gain, &p);
         assert_eq!(c.verdict, Verdict::Better);
         let t = c.tps.unwrap();
-        assert!((t.ratio - 1.2).abs() < 1e-9 && t.low > 1.19 && t.high < 1.21, "{t:?}");
+        assert!(
+            (t.ratio - 1.2).abs() < 1e-9 && t.low > 1.19 && t.high < 1.21,
+            "{t:?}"
+        );
 
         let jitter = [1.03, 0.97, 1.02, 0.99, 1.01, 0.98];
-        let same: Vec<_> = base.iter().zip(jitter).map(|(r, j)| run(r.tps * j, 10.0 / j)).collect();
+        let same: Vec<_> = base
+            .iter()
+            .zip(jitter)
+            .map(|(r, j)| run(r.tps * j, 10.0 / j))
+            .collect();
         let c = judge(base.clone(), same, &p);
         assert_eq!(c.verdict, Verdict::WithinNoise, "{:?}", c.tps);
         assert!(!c.tps.unwrap().excludes_one());
@@ -287,7 +328,9 @@ mod tests {
         // The machine slows down by half over the comparison; the candidate is 5 % faster in
         // every pair. Pairs still show the gain with a tight interval.
         let p = Protocol::new(8, 10);
-        let base: Vec<_> = (0..8).map(|i| run(1000.0 * (1.0 - 0.06 * i as f64), 5.0)).collect();
+        let base: Vec<_> = (0..8)
+            .map(|i| run(1000.0 * (1.0 - 0.06 * i as f64), 5.0))
+            .collect();
         let cand: Vec<_> = base.iter().map(|r| run(r.tps * 1.05, 5.0)).collect();
         let c = judge(base, cand, &p);
         assert_eq!(c.verdict, Verdict::Better);
@@ -297,8 +340,15 @@ mod tests {
     #[test]
     fn too_few_pairs_or_empty_runs_fail() {
         let p = Protocol::new(2, 10);
-        assert!(matches!(judge(vec![run(1.0, 1.0)], vec![run(2.0, 1.0)], &p).verdict, Verdict::Failed(_)));
-        let c = judge(vec![run(1.0, 1.0), run(0.0, 1.0)], vec![run(2.0, 1.0), run(2.0, 1.0)], &p);
+        assert!(matches!(
+            judge(vec![run(1.0, 1.0)], vec![run(2.0, 1.0)], &p).verdict,
+            Verdict::Failed(_)
+        ));
+        let c = judge(
+            vec![run(1.0, 1.0), run(0.0, 1.0)],
+            vec![run(2.0, 1.0), run(2.0, 1.0)],
+            &p,
+        );
         assert!(matches!(c.verdict, Verdict::Failed(_)), "{c:?}");
     }
 

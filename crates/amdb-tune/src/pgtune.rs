@@ -31,7 +31,11 @@ impl FromStr for DbType {
             "dw" => DbType::Dw,
             "desktop" => DbType::Desktop,
             "mixed" => DbType::Mixed,
-            _ => return Err(format!("PGTune type {s:?}: expected web, oltp, dw, desktop or mixed")),
+            _ => {
+                return Err(format!(
+                    "PGTune type {s:?}: expected web, oltp, dw, desktop or mixed"
+                ))
+            }
         })
     }
 }
@@ -106,9 +110,9 @@ const KB_PER_GB: u64 = 1024 * 1024;
 
 /// kB in the largest unit that divides it exactly, as PGTune prints memory.
 fn memory(kb: u64) -> String {
-    if kb % KB_PER_GB == 0 {
+    if kb.is_multiple_of(KB_PER_GB) {
         format!("{}GB", kb / KB_PER_GB)
-    } else if kb % KB_PER_MB == 0 {
+    } else if kb.is_multiple_of(KB_PER_MB) {
         format!("{}MB", kb / KB_PER_MB)
     } else {
         format!("{kb}kB")
@@ -127,8 +131,16 @@ pub fn recommend(input: &Input) -> Vec<Setting> {
         Desktop => 20,
         Mixed => 100,
     }) as u64;
-    let shared_buffers = if t == Desktop { ram_kb / 16 } else { ram_kb / 4 };
-    let effective_cache = if t == Desktop { ram_kb / 4 } else { ram_kb * 3 / 4 };
+    let shared_buffers = if t == Desktop {
+        ram_kb / 16
+    } else {
+        ram_kb / 4
+    };
+    let effective_cache = if t == Desktop {
+        ram_kb / 4
+    } else {
+        ram_kb * 3 / 4
+    };
     let maintenance = (if t == Dw { ram_kb / 8 } else { ram_kb / 16 }).min(2 * KB_PER_GB);
     let wal_buffers = {
         let w = shared_buffers * 3 / 100;
@@ -153,8 +165,19 @@ pub fn recommend(input: &Input) -> Vec<Setting> {
     set("maintenance_work_mem", memory(maintenance));
     set("checkpoint_completion_target", "0.9".into());
     set("wal_buffers", memory(wal_buffers));
-    set("default_statistics_target", if t == Dw { "500" } else { "100" }.into());
-    set("random_page_cost", if input.storage == Storage::Hdd { "4" } else { "1.1" }.into());
+    set(
+        "default_statistics_target",
+        if t == Dw { "500" } else { "100" }.into(),
+    );
+    set(
+        "random_page_cost",
+        if input.storage == Storage::Hdd {
+            "4"
+        } else {
+            "1.1"
+        }
+        .into(),
+    );
     set(
         "effective_io_concurrency",
         match input.storage {
@@ -174,13 +197,24 @@ pub fn recommend(input: &Input) -> Vec<Setting> {
     }
     .max(64);
     set("work_mem", memory(work_mem));
-    set("huge_pages", if input.ram_bytes >= 32 << 30 { "try" } else { "off" }.into());
+    set(
+        "huge_pages",
+        if input.ram_bytes >= 32 << 30 {
+            "try"
+        } else {
+            "off"
+        }
+        .into(),
+    );
     set("min_wal_size", memory(min_wal));
     set("max_wal_size", memory(max_wal));
     if parallel {
         let half = input.cpus.div_ceil(2);
         set("max_worker_processes", input.cpus.to_string());
-        set("max_parallel_workers_per_gather", if t == Dw { half } else { half.min(4) }.to_string());
+        set(
+            "max_parallel_workers_per_gather",
+            if t == Dw { half } else { half.min(4) }.to_string(),
+        );
         set("max_parallel_workers", input.cpus.to_string());
         set("max_parallel_maintenance_workers", half.min(4).to_string());
     }
@@ -195,7 +229,13 @@ pub fn recommend(input: &Input) -> Vec<Setting> {
 pub fn alter_system_script(settings: &[Setting]) -> String {
     settings
         .iter()
-        .map(|s| format!("ALTER SYSTEM SET {} = '{}';\n", s.name, s.value.replace('\'', "''")))
+        .map(|s| {
+            format!(
+                "ALTER SYSTEM SET {} = '{}';\n",
+                s.name,
+                s.value.replace('\'', "''")
+            )
+        })
         .collect()
 }
 
@@ -232,7 +272,11 @@ mod tests {
         ] {
             assert_eq!(get(&s, name), Some(want), "{name}");
         }
-        assert_eq!(get(&s, "max_worker_processes"), None, "no parallel settings below 4 CPUs");
+        assert_eq!(
+            get(&s, "max_worker_processes"),
+            None,
+            "no parallel settings below 4 CPUs"
+        );
     }
 
     #[test]
@@ -273,8 +317,21 @@ mod tests {
         assert_eq!(get(&desk, "shared_buffers"), Some("16MB"));
         assert_eq!(get(&desk, "wal_buffers"), Some("491kB"));
         assert_eq!(get(&desk, "wal_level"), Some("minimal"));
-        assert_eq!(get(&desk, "work_mem"), Some("487kB"), "(262144 − 16384) / (28·3) = 2925, / 6");
-        let tiny = recommend(&Input { ram_bytes: 16 << 20, ..Input { cpus: 1, connections: None, db_type: DbType::Desktop, storage: Storage::Ssd, ram_bytes: 0 } });
+        assert_eq!(
+            get(&desk, "work_mem"),
+            Some("487kB"),
+            "(262144 − 16384) / (28·3) = 2925, / 6"
+        );
+        let tiny = recommend(&Input {
+            ram_bytes: 16 << 20,
+            ..Input {
+                cpus: 1,
+                connections: None,
+                db_type: DbType::Desktop,
+                storage: Storage::Ssd,
+                ram_bytes: 0,
+            }
+        });
         assert_eq!(get(&tiny, "wal_buffers"), Some("32kB"), "floor");
         assert_eq!(get(&tiny, "work_mem"), Some("64kB"), "floor");
         let dw = recommend(&Input {
@@ -286,16 +343,26 @@ mod tests {
         });
         assert_eq!(get(&dw, "maintenance_work_mem"), Some("2GB"));
         assert_eq!(get(&dw, "default_statistics_target"), Some("500"));
-        assert_eq!(get(&dw, "max_parallel_workers_per_gather"), Some("8"), "not capped for dw");
+        assert_eq!(
+            get(&dw, "max_parallel_workers_per_gather"),
+            Some("8"),
+            "not capped for dw"
+        );
         assert_eq!(get(&dw, "effective_io_concurrency"), Some("300"));
     }
 
     #[test]
     fn script_and_names_parse() {
-        let s = alter_system_script(&[Setting { name: "work_mem", value: "4MB".into() }]);
+        let s = alter_system_script(&[Setting {
+            name: "work_mem",
+            value: "4MB".into(),
+        }]);
         assert_eq!(s, "ALTER SYSTEM SET work_mem = '4MB';\n");
         assert_eq!("oltp".parse::<DbType>().unwrap(), DbType::Oltp);
         assert!("olap".parse::<DbType>().unwrap_err().contains("web, oltp"));
-        assert!("nvme".parse::<Storage>().unwrap_err().contains("ssd, hdd or san"));
+        assert!("nvme"
+            .parse::<Storage>()
+            .unwrap_err()
+            .contains("ssd, hdd or san"));
     }
 }

@@ -21,15 +21,29 @@ pub struct RunRecord<'a> {
 }
 
 /// Writes `recommendation.sql`, `report.md`, `run.json` and `best-so-far.png` into `dir`.
-pub fn write_dir(dir: &Path, run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Outcome>) -> Result<()> {
+pub fn write_dir(
+    dir: &Path,
+    run: u64,
+    meta: &RunMeta,
+    trials: &[Trial],
+    outcome: Option<&Outcome>,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::io("write", path, e))
     };
-    write("recommendation.sql", alter_system_script(meta, outcome).as_bytes())?;
+    write(
+        "recommendation.sql",
+        alter_system_script(meta, outcome).as_bytes(),
+    )?;
     write("report.md", markdown(run, meta, trials, outcome).as_bytes())?;
-    let record = RunRecord { run, meta, trials, outcome };
+    let record = RunRecord {
+        run,
+        meta,
+        trials,
+        outcome,
+    };
     let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Store(e.to_string()))?;
     write("run.json", &json)?;
     let png = dir.join("best-so-far.png");
@@ -56,8 +70,15 @@ pub fn alter_system_script(meta: &RunMeta, outcome: Option<&Outcome>) -> String 
         );
         return s;
     };
-    if let Some(t) = outcome.and_then(|o| o.confirmation.as_ref()).and_then(|c| c.comparison.tps) {
-        let _ = writeln!(s, "-- Confirmed: TPS x{:.3} (95% CI {:.3}..{:.3}) over the baseline.", t.ratio, t.low, t.high);
+    if let Some(t) = outcome
+        .and_then(|o| o.confirmation.as_ref())
+        .and_then(|c| c.comparison.tps)
+    {
+        let _ = writeln!(
+            s,
+            "-- Confirmed: TPS x{:.3} (95% CI {:.3}..{:.3}) over the baseline.",
+            t.ratio, t.low, t.high
+        );
     }
     let mut restart = false;
     for (name, v) in rec {
@@ -67,17 +88,27 @@ pub fn alter_system_script(meta: &RunMeta, outcome: Option<&Outcome>) -> String 
             }
             restart |= k.apply == Apply::Restart;
         }
-        let _ = writeln!(s, "ALTER SYSTEM SET {name} = '{}';", literal(meta, name, v).replace('\'', "''"));
+        let _ = writeln!(
+            s,
+            "ALTER SYSTEM SET {name} = '{}';",
+            literal(meta, name, v).replace('\'', "''")
+        );
     }
     let _ = writeln!(s, "SELECT pg_reload_conf();");
     if restart {
-        let _ = writeln!(s, "-- Some of these settings take effect only after a server restart.");
+        let _ = writeln!(
+            s,
+            "-- Some of these settings take effect only after a server restart."
+        );
     }
     s
 }
 
 fn interval(i: Option<Interval>) -> String {
-    i.map_or_else(|| "–".into(), |i| format!("{:.3} [{:.3}, {:.3}]", i.ratio, i.low, i.high))
+    i.map_or_else(
+        || "–".into(),
+        |i| format!("{:.3} [{:.3}, {:.3}]", i.ratio, i.low, i.high),
+    )
 }
 
 fn verdict(v: &Verdict) -> String {
@@ -90,7 +121,8 @@ fn verdict(v: &Verdict) -> String {
 }
 
 fn evidence_row(s: &mut String, label: &str, c: &Comparison) {
-    let med = |runs: &[crate::target::RunResult]| median(&runs.iter().map(|r| r.tps).collect::<Vec<_>>());
+    let med =
+        |runs: &[crate::target::RunResult]| median(&runs.iter().map(|r| r.tps).collect::<Vec<_>>());
     let _ = writeln!(
         s,
         "| {label} | {} | {:.0} | {:.0} | {} | {} | {} |",
@@ -111,7 +143,7 @@ pub fn markdown(run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Out
     let _ = writeln!(s, "- workload: `{}`", meta.workload);
     let _ = writeln!(
         s,
-        "- optimizer: {:?}, budget {} trials × {} run(s) of {} s, seed {}",
+        "- optimizer: {}, budget {} trials × {} run(s) of {} s, seed {}",
         meta.optimizer, meta.budget, meta.search_runs, p.seconds, meta.seed
     );
     let _ = writeln!(
@@ -133,7 +165,10 @@ pub fn markdown(run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Out
     let _ = writeln!(s, "\n## Recommendation\n");
     match outcome {
         None => {
-            let _ = writeln!(s, "The run has not finished (resume it with `amdb tune postgres --resume {run}`).");
+            let _ = writeln!(
+                s,
+                "The run has not finished (resume it with `amdb tune postgres --resume {run}`)."
+            );
         }
         Some(o) => match &o.recommended {
             None => {
@@ -144,16 +179,26 @@ pub fn markdown(run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Out
                 );
             }
             Some(rec) => {
-                let _ = writeln!(s, "| knob | baseline | recommended | applies by |\n|---|---|---|---|");
+                let _ = writeln!(
+                    s,
+                    "| knob | baseline | recommended | applies by |\n|---|---|---|---|"
+                );
                 for (name, v) in rec {
-                    let before = o.baseline_config.get(name).map_or_else(String::new, |b| literal(meta, name, b));
+                    let before = o
+                        .baseline_config
+                        .get(name)
+                        .map_or_else(String::new, |b| literal(meta, name, b));
                     let apply = knob(meta, name).map_or("reload", |k| match k.apply {
                         Apply::Reload => "reload",
                         Apply::Restart => "restart",
                     });
-                    let _ = writeln!(s, "| {name} | {before} | {} | {apply} |", literal(meta, name, v));
+                    let _ = writeln!(
+                        s,
+                        "| {name} | {before} | {} | {apply} |",
+                        literal(meta, name, v)
+                    );
                 }
-                for (name, _) in rec {
+                for name in rec.keys() {
                     if let Some(risk) = knob(meta, name).and_then(|k| k.risk.as_ref()) {
                         let _ = writeln!(s, "\n**Risk — {name}:** {risk}.");
                     }
@@ -175,10 +220,18 @@ pub fn markdown(run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Out
             "| configuration | pairs | baseline TPS (median) | candidate TPS (median) | TPS ratio [CI] | p95 ratio [CI] | verdict |\n|---|---|---|---|---|---|---|"
         );
         for f in &o.finalists {
-            evidence_row(&mut s, &format!("finalist (trial {})", f.trial), &f.comparison);
+            evidence_row(
+                &mut s,
+                &format!("finalist (trial {})", f.trial),
+                &f.comparison,
+            );
         }
         if let Some(c) = &o.confirmation {
-            evidence_row(&mut s, &format!("confirmation (trial {})", c.trial), &c.comparison);
+            evidence_row(
+                &mut s,
+                &format!("confirmation (trial {})", c.trial),
+                &c.comparison,
+            );
         }
         if !o.ablation.is_empty() {
             let _ = writeln!(s, "\n## Which knobs mattered\n");
@@ -203,8 +256,13 @@ pub fn markdown(run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Out
     }
 
     let _ = writeln!(s, "\n## Search\n");
-    let _ = writeln!(s, "| trial | objective | TPS ratio | p95 ratio | changed knobs |\n|---|---|---|---|---|");
-    let baseline = outcome.map(|o| o.baseline_config.clone()).unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "| trial | objective | TPS ratio | p95 ratio | changed knobs |\n|---|---|---|---|---|"
+    );
+    let baseline = outcome
+        .map(|o| o.baseline_config.clone())
+        .unwrap_or_default();
     for t in trials {
         let changed: Config = crate::session::changes(&t.config, &baseline);
         let knobs = changed
@@ -217,7 +275,13 @@ pub fn markdown(run: u64, meta: &RunMeta, trials: &[Trial], outcome: Option<&Out
             Some(why) => format!("failed: {}", why.chars().take(80).collect::<String>()),
             None => format!("{:.3}", t.objective),
         };
-        let _ = writeln!(s, "| {} | {obj} | {} | {} | {knobs} |", t.n, ratio(t.tps_ratio), ratio(t.p95_ratio));
+        let _ = writeln!(
+            s,
+            "| {} | {obj} | {} | {} | {knobs} |",
+            t.n,
+            ratio(t.tps_ratio),
+            ratio(t.p95_ratio)
+        );
     }
     s
 }
@@ -242,12 +306,20 @@ fn best_so_far_png(path: &Path, run: u64, meta: &RunMeta, trials: &[Trial]) -> s
         .map(|t| (t.n as f64 + 1.0, t.objective))
         .collect();
     let chart = CurveChart {
-        title: format!("Tuning run {run}: {:?} on {}", meta.optimizer, meta.workload),
+        title: format!("Tuning run {run}: {} on {}", meta.optimizer, meta.workload),
         x_label: "trial".into(),
         y_label: "objective (0 = baseline; 0.4·ln TPS ratio + 0.6·ln 1/p95 ratio)".into(),
         series: vec![
-            CurveSeries { name: "best so far".into(), points: best_so_far(trials), kind: CurveKind::Steps },
-            CurveSeries { name: "trial".into(), points: every, kind: CurveKind::Points },
+            CurveSeries {
+                name: "best so far".into(),
+                points: best_so_far(trials),
+                kind: CurveKind::Steps,
+            },
+            CurveSeries {
+                name: "trial".into(),
+                points: every,
+                kind: CurveKind::Points,
+            },
         ],
         reference: Some(("baseline".into(), 0.0)),
     };

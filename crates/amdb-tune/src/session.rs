@@ -113,7 +113,11 @@ pub enum Event {
 
 /// The knobs' configuration at point `x` of the unit cube.
 pub fn config_at(knobs: &[Knob], x: &[f64]) -> Config {
-    knobs.iter().zip(x).map(|(k, x)| (k.name.clone(), k.value_at(*x))).collect()
+    knobs
+        .iter()
+        .zip(x)
+        .map(|(k, x)| (k.name.clone(), k.value_at(*x)))
+        .collect()
 }
 
 /// The knobs of `config` whose value differs from `baseline`.
@@ -136,7 +140,11 @@ pub fn tune(
 ) -> Result<Outcome> {
     let meta = store.meta(run)?;
     let knobs = target.catalog().to_vec();
-    if knobs.iter().map(|k| &k.name).ne(meta.knobs.iter().map(|k| &k.name)) {
+    if knobs
+        .iter()
+        .map(|k| &k.name)
+        .ne(meta.knobs.iter().map(|k| &k.name))
+    {
         return Err(Error::Store(format!(
             "run {run} tuned other knobs than this target offers; start a new run"
         )));
@@ -152,7 +160,11 @@ pub fn tune(
     let t0 = std::time::Instant::now();
     let base_runs = match measure::measure(target, w, &Config::new(), meta.search_runs, p)? {
         Ok(r) => r,
-        Err(why) => return Err(Error::Refused(format!("the baseline configuration fails: {why}"))),
+        Err(why) => {
+            return Err(Error::Refused(format!(
+                "the baseline configuration fails: {why}"
+            )))
+        }
     };
     let m1 = target.metrics()?;
     let base = perf_of(&base_runs)
@@ -161,7 +173,9 @@ pub fn tune(
 
     let mut trials = store.trials(run)?;
     let mut opt: Box<dyn Optimizer> = match store.model(run)?.or(warm_model) {
-        Some(snapshot) => optimize::restore(&snapshot, base).map_err(|e| Error::Store(e.to_string()))?,
+        Some(snapshot) => {
+            optimize::restore(&snapshot, base).map_err(|e| Error::Store(e.to_string()))?
+        }
         None => optimize::new(meta.optimizer, knobs.len(), state.len(), base, meta.seed),
     };
     if let Some(last) = trials.last() {
@@ -170,7 +184,10 @@ pub fn tune(
     let mut last_base = *base_runs.last().expect("measure returns at least one run");
 
     for n in trials.len()..meta.budget {
-        progress(Event::Trial { n, budget: meta.budget });
+        progress(Event::Trial {
+            n,
+            budget: meta.budget,
+        });
         let action = opt.suggest(&state);
         let config = config_at(&knobs, &action);
         let m0 = target.metrics()?;
@@ -183,7 +200,11 @@ pub fn tune(
         // change both start from the same kind of caches.
         let after = match measure::measure(target, w, &Config::new(), 1, p)? {
             Ok(runs) => runs[0],
-            Err(why) => return Err(Error::Refused(format!("the baseline configuration fails: {why}"))),
+            Err(why) => {
+                return Err(Error::Refused(format!(
+                    "the baseline configuration fails: {why}"
+                )))
+            }
         };
         let mut trial = Trial {
             n,
@@ -208,7 +229,10 @@ pub fn tune(
                 if tps_ratio.is_finite() && p95_ratio.is_finite() && tps_ratio > 0.0 {
                     trial.tps_ratio = Some(tps_ratio);
                     trial.p95_ratio = Some(p95_ratio);
-                    Some(Perf { tps: base.tps * tps_ratio, latency_ms: base.latency_ms * p95_ratio })
+                    Some(Perf {
+                        tps: base.tps * tps_ratio,
+                        latency_ms: base.latency_ms * p95_ratio,
+                    })
                 } else {
                     trial.failure = Some("no transactions completed".into());
                     None
@@ -221,7 +245,12 @@ pub fn tune(
         };
         last_base = after;
         trial.objective = optimize::objective(perf, base);
-        opt.observe(&Observation { state: &state, action: &action, next_state: &next_state, perf });
+        opt.observe(&Observation {
+            state: &state,
+            action: &action,
+            next_state: &next_state,
+            perf,
+        });
         store.put_trial(run, &trial)?;
         store.put_model(run, &opt.snapshot())?;
         state = next_state;
@@ -240,9 +269,18 @@ pub fn tune(
     let empty = Config::new();
     let mut finalists = Vec::new();
     for (i, t) in picked.iter().enumerate() {
-        progress(Event::Finalist { i, of: picked.len() });
-        let c = measure::compare(target, w, &empty, &t.config, p, &mut |s| progress(Event::Step(s)))?;
-        finalists.push(Finalist { trial: t.n, config: t.config.clone(), comparison: c });
+        progress(Event::Finalist {
+            i,
+            of: picked.len(),
+        });
+        let c = measure::compare(target, w, &empty, &t.config, p, &mut |s| {
+            progress(Event::Step(s))
+        })?;
+        finalists.push(Finalist {
+            trial: t.n,
+            config: t.config.clone(),
+            comparison: c,
+        });
     }
     let best = finalists
         .iter()
@@ -258,15 +296,32 @@ pub fn tune(
     };
     if let Some(best) = best {
         progress(Event::Confirm);
-        let c = measure::compare(target, w, &empty, &best.config, &confirm_protocol(p), &mut |s| {
-            progress(Event::Step(s))
-        })?;
+        let c = measure::compare(
+            target,
+            w,
+            &empty,
+            &best.config,
+            &confirm_protocol(p),
+            &mut |s| progress(Event::Step(s)),
+        )?;
         let confirmed = c.verdict == Verdict::Better;
-        outcome.confirmation = Some(Finalist { trial: best.trial, config: best.config.clone(), comparison: c });
+        outcome.confirmation = Some(Finalist {
+            trial: best.trial,
+            config: best.config.clone(),
+            comparison: c,
+        });
         if confirmed {
             let recommended = changes(&best.config, &baseline_config);
             if meta.ablation {
-                outcome.ablation = ablate(target, w, p, &best.config, &recommended, &baseline_config, progress)?;
+                outcome.ablation = ablate(
+                    target,
+                    w,
+                    p,
+                    &best.config,
+                    &recommended,
+                    &baseline_config,
+                    progress,
+                )?;
             }
             outcome.recommended = Some(recommended);
         }
@@ -277,7 +332,10 @@ pub fn tune(
 
 /// The confirmation repeats the comparison with fresh bootstrap draws.
 fn confirm_protocol(p: &Protocol) -> Protocol {
-    Protocol { seed: p.seed.wrapping_add(1), ..*p }
+    Protocol {
+        seed: p.seed.wrapping_add(1),
+        ..*p
+    }
 }
 
 fn ablate(
@@ -289,15 +347,29 @@ fn ablate(
     baseline: &Config,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Vec<Ablation>> {
-    let quick = Protocol { pairs: (p.pairs / 2).max(2), ..*p };
+    let quick = Protocol {
+        pairs: (p.pairs / 2).max(2),
+        ..*p
+    };
     let mut out = Vec::new();
     for (i, (name, _)) in changed.iter().enumerate() {
-        progress(Event::Ablation { i, of: changed.len() });
-        let Some(base_value) = baseline.get(name) else { continue };
+        progress(Event::Ablation {
+            i,
+            of: changed.len(),
+        });
+        let Some(base_value) = baseline.get(name) else {
+            continue;
+        };
         let mut without = winner.clone();
         without.insert(name.clone(), base_value.clone());
-        let c = measure::compare(target, w, winner, &without, &quick, &mut |s| progress(Event::Step(s)))?;
-        out.push(Ablation { knob: name.clone(), baseline_value: base_value.clone(), comparison: c });
+        let c = measure::compare(target, w, winner, &without, &quick, &mut |s| {
+            progress(Event::Step(s))
+        })?;
+        out.push(Ablation {
+            knob: name.clone(),
+            baseline_value: base_value.clone(),
+            comparison: c,
+        });
     }
     Ok(out)
 }
@@ -310,5 +382,8 @@ fn gain(c: &Comparison) -> f64 {
 pub fn perf_of(runs: &[RunResult]) -> Option<Perf> {
     let tps = median(&runs.iter().map(|r| r.tps).collect::<Vec<_>>());
     let p95 = median(&runs.iter().map(|r| r.latency_p95_ms).collect::<Vec<_>>());
-    (tps > 0.0 && p95 > 0.0).then_some(Perf { tps, latency_ms: p95 })
+    (tps > 0.0 && p95 > 0.0).then_some(Perf {
+        tps,
+        latency_ms: p95,
+    })
 }

@@ -28,13 +28,18 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the `tune` keyspace of `db`.
     pub fn new(db: Db) -> Result<Store> {
-        let ks = db.open_keyspace(KEYSPACE, KeyspaceOptions::default()).map_err(store)?;
+        let ks = db
+            .open_keyspace(KEYSPACE, KeyspaceOptions::default())
+            .map_err(store)?;
         Ok(Store { db, ks })
     }
 
     /// Records a new run and returns its number (1, 2, ...).
     pub fn create_run(&self, meta: &RunMeta) -> Result<u64> {
-        let last = self.get_text("next_run")?.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        let last = self
+            .get_text("next_run")?
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
         let run = last + 1;
         self.put("next_run", &run)?;
         self.put(&format!("run/{run:06}/meta"), meta)?;
@@ -48,7 +53,10 @@ impl Store {
 
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<(u64, RunMeta)>> {
-        let last = self.get_text("next_run")?.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        let last = self
+            .get_text("next_run")?
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
         let mut out = Vec::new();
         for run in 1..=last {
             if let Some(m) = self.get(&format!("run/{run:06}/meta"))? {
@@ -93,7 +101,8 @@ impl Store {
     }
 
     fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
-        let bytes = serde_json::to_vec(value).map_err(|e| Error::Store(format!("encode {key}: {e}")))?;
+        let bytes =
+            serde_json::to_vec(value).map_err(|e| Error::Store(format!("encode {key}: {e}")))?;
         self.db.put(&self.ks, key, bytes).map_err(store)
     }
 
@@ -115,7 +124,10 @@ impl Store {
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::Store(format!("tune record {} does not parse: {e}", String::from_utf8_lossy(key)))
+        Error::Store(format!(
+            "tune record {} does not parse: {e}",
+            String::from_utf8_lossy(key)
+        ))
     })
 }
 

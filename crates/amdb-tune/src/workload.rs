@@ -17,7 +17,10 @@ pub enum Script {
     /// pgbench's built-in script at a scale factor.
     Pgbench { scale: u32 },
     /// A custom pgbench script, with SQL run once before the first run.
-    Sql { file: PathBuf, init: Option<PathBuf> },
+    Sql {
+        file: PathBuf,
+        init: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,26 +44,35 @@ impl FromStr for Workload {
         let mut script = match kind {
             "pgbench" => Script::Pgbench { scale: 1 },
             "sql" => {
-                let file = fields
-                    .next()
-                    .filter(|f| !f.contains('='))
-                    .ok_or_else(|| format!("workload {s:?}: sql: needs the script file first (sql:FILE,...)"))?;
-                Script::Sql { file: file.into(), init: None }
+                let file = fields.next().filter(|f| !f.contains('=')).ok_or_else(|| {
+                    format!("workload {s:?}: sql: needs the script file first (sql:FILE,...)")
+                })?;
+                Script::Sql {
+                    file: file.into(),
+                    init: None,
+                }
             }
-            other => return Err(format!("workload {s:?}: unknown kind {other:?} (expected pgbench or sql)")),
+            other => {
+                return Err(format!(
+                    "workload {s:?}: unknown kind {other:?} (expected pgbench or sql)"
+                ))
+            }
         };
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
-        let mut w = Workload { script: Script::Pgbench { scale: 1 }, clients: 8, threads: 0, seconds: 30 };
+        let mut w = Workload {
+            script: Script::Pgbench { scale: 1 },
+            clients: 8,
+            threads: 0,
+            seconds: 30,
+        };
         for field in fields {
             let (key, value) = field
                 .split_once('=')
                 .ok_or_else(|| format!("workload {s:?}: field {field:?} is not key=value"))?;
             let number = || -> Result<u32, String> {
-                value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("workload {s:?}: {key}={value:?} is not a positive integer"))
+                value.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("workload {s:?}: {key}={value:?} is not a positive integer")
+                })
             };
             match (key, &mut script) {
                 ("clients", _) => w.clients = number()?,
@@ -91,7 +103,11 @@ impl fmt::Display for Workload {
                 }
             }
         }
-        write!(f, ",clients={},threads={},seconds={}", self.clients, self.threads, self.seconds)
+        write!(
+            f,
+            ",clients={},threads={},seconds={}",
+            self.clients, self.threads, self.seconds
+        )
     }
 }
 
@@ -101,12 +117,22 @@ mod tests {
 
     #[test]
     fn parses_and_prints_both_kinds() {
-        let w: Workload = "pgbench:scale=50,clients=8,seconds=30,threads=2".parse().unwrap();
+        let w: Workload = "pgbench:scale=50,clients=8,seconds=30,threads=2"
+            .parse()
+            .unwrap();
         assert_eq!(w.script, Script::Pgbench { scale: 50 });
         assert_eq!((w.clients, w.threads, w.seconds), (8, 2, 30));
         assert_eq!(w.to_string().parse::<Workload>().unwrap(), w);
-        let s: Workload = "sql:q.sql,init=schema.sql,clients=4,seconds=5".parse().unwrap();
-        assert_eq!(s.script, Script::Sql { file: "q.sql".into(), init: Some("schema.sql".into()) });
+        let s: Workload = "sql:q.sql,init=schema.sql,clients=4,seconds=5"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            s.script,
+            Script::Sql {
+                file: "q.sql".into(),
+                init: Some("schema.sql".into())
+            }
+        );
         assert!(s.threads >= 1 && s.threads <= 4);
         assert_eq!(s.to_string().parse::<Workload>().unwrap(), s);
     }

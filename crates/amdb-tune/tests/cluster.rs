@@ -35,12 +35,17 @@ fn a_spawned_cluster_runs_pgbench_restarts_and_leaves_nothing_behind() {
     let conn = cluster.conn();
     pgbench::init(&conn, 1).unwrap();
     assert_eq!(pgbench::current_scale(&conn).unwrap(), Some(1));
-    let w: Workload = "pgbench:scale=1,clients=2,threads=2,seconds=2".parse().unwrap();
+    let w: Workload = "pgbench:scale=1,clients=2,threads=2,seconds=2"
+        .parse()
+        .unwrap();
     let r = pgbench::run(&conn, &w, 2).unwrap();
     assert!(r.tps > 0.0 && r.transactions > 0, "{r:?}");
     assert_eq!(r.failed, 0);
     // p95 comes from the per-transaction log: at least the average's order of magnitude.
-    assert!(r.latency_p95_ms.is_finite() && r.latency_p95_ms > 0.2 * r.latency_avg_ms, "{r:?}");
+    assert!(
+        r.latency_p95_ms.is_finite() && r.latency_p95_ms > 0.2 * r.latency_avg_ms,
+        "{r:?}"
+    );
 
     // Bad SQL is an error that says what psql said.
     let e = cluster.psql("SELEC 1").unwrap_err().to_string();

@@ -37,12 +37,25 @@ fn meta(target: &PgTarget, budget: usize) -> RunMeta {
 #[test]
 fn a_run_is_stored_resumed_and_reported() {
     let data = tempfile::tempdir().unwrap();
-    let db = Db::open(data.path(), Options { create_if_missing: true, ..Options::default() }).unwrap();
+    let db = Db::open(
+        data.path(),
+        Options {
+            create_if_missing: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
     let store = Store::new(db).unwrap();
     let cluster = Cluster::spawn().unwrap();
     // synchronous_commit has a large effect, so a recommendation is likely but not
     // required; the test checks the bookkeeping, not the optimizer.
-    let mut target = PgTarget::new(Server::Spawned(cluster), &["synchronous_commit", "work_mem"], false, None).unwrap();
+    let mut target = PgTarget::new(
+        Server::Spawned(cluster),
+        &["synchronous_commit", "work_mem"],
+        false,
+        None,
+    )
+    .unwrap();
     let run = store.create_run(&meta(&target, 2)).unwrap();
     assert_eq!(run, 1);
     let mut events = Vec::new();
@@ -60,11 +73,17 @@ fn a_run_is_stored_resumed_and_reported() {
     for t in store.trials(run).unwrap() {
         store.put_trial(run2, &t).unwrap();
     }
-    store.put_model(run2, &store.model(run).unwrap().unwrap()).unwrap();
+    store
+        .put_model(run2, &store.model(run).unwrap().unwrap())
+        .unwrap();
     let outcome = session::tune(&mut target, &store, run2, None, &mut |_| {}).unwrap();
     let trials = store.trials(run2).unwrap();
     assert_eq!(trials.len(), 4);
-    assert_eq!(trials[0], store.trials(run).unwrap()[0], "stored trials are not re-run");
+    assert_eq!(
+        trials[0],
+        store.trials(run).unwrap()[0],
+        "stored trials are not re-run"
+    );
     assert!(!outcome.finalists.is_empty());
     assert_eq!(store.outcome(run2).unwrap().as_ref(), Some(&outcome));
     // Recommendations name only knobs that differ from the baseline.
@@ -75,7 +94,10 @@ fn a_run_is_stored_resumed_and_reported() {
     }
     // The server is back on its own settings.
     assert_eq!(target.current("synchronous_commit").unwrap(), "on");
-    assert_eq!(outcome.baseline_config.get("work_mem"), Some(&Value::Int(4096)));
+    assert_eq!(
+        outcome.baseline_config.get("work_mem"),
+        Some(&Value::Int(4096))
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let meta = store.meta(run2).unwrap();

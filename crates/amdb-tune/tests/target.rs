@@ -14,7 +14,10 @@ fn spawn(names: &[&str], allow_restart: bool) -> PgTarget {
 }
 
 fn config(pairs: &[(&str, Value)]) -> Config {
-    pairs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect()
 }
 
 #[test]
@@ -30,7 +33,10 @@ fn knobs_apply_and_roll_back_to_what_the_user_had() {
     // Restart knobs are left out without --allow-restart, and say so.
     for restart in ["shared_buffers", "wal_buffers"] {
         assert!(!tuned.contains(&restart));
-        assert!(t.skipped().iter().any(|(n, why)| n == restart && why.contains("--allow-restart")));
+        assert!(t
+            .skipped()
+            .iter()
+            .any(|(n, why)| n == restart && why.contains("--allow-restart")));
     }
 
     let c = config(&[
@@ -45,7 +51,8 @@ fn knobs_apply_and_roll_back_to_what_the_user_had() {
     assert_eq!(t.current("checkpoint_completion_target").unwrap(), "0.5");
     assert_eq!(t.current("wal_compression").unwrap(), "lz4");
     // Applying another configuration returns knobs it does not name to the originals.
-    t.apply(&config(&[("checkpoint_timeout", Value::Int(600))])).unwrap();
+    t.apply(&config(&[("checkpoint_timeout", Value::Int(600))]))
+        .unwrap();
     assert_eq!(t.current("work_mem").unwrap(), "6144");
     assert_eq!(t.current("wal_compression").unwrap(), "off");
     t.rollback().unwrap();
@@ -55,7 +62,10 @@ fn knobs_apply_and_roll_back_to_what_the_user_had() {
         .conn()
         .psql("SELECT name FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'")
         .unwrap();
-    assert_eq!(auto, "work_mem", "postgresql.auto.conf keeps only the user's own entry");
+    assert_eq!(
+        auto, "work_mem",
+        "postgresql.auto.conf keeps only the user's own entry"
+    );
 }
 
 #[test]
@@ -64,13 +74,20 @@ fn a_config_that_crashes_the_server_fails_and_the_server_comes_back() {
     let reserved = std::fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("HugePages_Total:").map(|v| v.trim().to_string()));
+        .find_map(|l| {
+            l.strip_prefix("HugePages_Total:")
+                .map(|v| v.trim().to_string())
+        });
     if reserved.as_deref() != Some("0") {
-        eprintln!("skipped: this machine reserves huge pages ({reserved:?}), so huge_pages=on starts");
+        eprintln!(
+            "skipped: this machine reserves huge pages ({reserved:?}), so huge_pages=on starts"
+        );
         return;
     }
     let mut t = spawn(&["work_mem", "huge_pages"], true);
-    let e = t.apply(&config(&[("huge_pages", Value::Enum("on".into()))])).unwrap_err();
+    let e = t
+        .apply(&config(&[("huge_pages", Value::Enum("on".into()))]))
+        .unwrap_err();
     assert!(matches!(e, Error::Refused(_)), "{e}");
     assert!(e.to_string().contains("pg_ctl start"), "{e}");
     // Restored: the server runs on its original settings and takes the next configuration.
@@ -82,14 +99,23 @@ fn a_config_that_crashes_the_server_fails_and_the_server_comes_back() {
 #[test]
 fn out_of_range_and_unknown_knobs_are_refused_before_touching_the_server() {
     let mut t = spawn(&KnobSet::Seed.names(false), false);
-    let e = t.apply(&config(&[("work_mem", Value::Int(10))])).unwrap_err().to_string();
-    assert!(e.contains("work_mem = 10kB is outside its range 64kB.."), "{e}");
+    let e = t
+        .apply(&config(&[("work_mem", Value::Int(10))]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("work_mem = 10kB is outside its range 64kB.."),
+        "{e}"
+    );
     assert_eq!(t.current("work_mem").unwrap(), "4096");
     // Unsafe knobs are not in a catalog built without --allow-unsafe, so no configuration
     // can carry them.
     for (name, _) in UNSAFE {
         assert!(t.catalog().iter().all(|k| k.name != *name));
-        let e = t.apply(&config(&[(name, Value::Bool(false))])).unwrap_err().to_string();
+        let e = t
+            .apply(&config(&[(name, Value::Bool(false))]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a knob of this target"), "{e}");
     }
 }
@@ -111,12 +137,20 @@ fn the_protocol_refuses_a_no_op_knob_and_finds_synchronous_commit_off() {
     assert_eq!(c.baseline.len(), 6);
     assert_eq!(c.candidate.len(), 6);
     assert!(steps >= 12);
-    assert_eq!(t.current("default_statistics_target").unwrap(), "100", "rolled back");
+    assert_eq!(
+        t.current("default_statistics_target").unwrap(),
+        "100",
+        "rolled back"
+    );
 
     // A knob with a real effect is found with the same protocol at 95 %.
     let p = Protocol::new(4, 2);
     let async_commit = config(&[("synchronous_commit", Value::Enum("off".into()))]);
     let c = measure::compare(&mut t, &w, &baseline, &async_commit, &p, &mut |_| {}).unwrap();
     assert_eq!(c.verdict, Verdict::Better, "{:?}", c.tps);
-    assert_eq!(t.current("synchronous_commit").unwrap(), "on", "rolled back");
+    assert_eq!(
+        t.current("synchronous_commit").unwrap(),
+        "on",
+        "rolled back"
+    );
 }

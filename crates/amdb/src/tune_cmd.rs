@@ -186,8 +186,13 @@ fn protocol(a: &ServerArgs, seed: u64) -> Protocol {
 fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
     let store = open_store(global)?;
     let names = a.knobs.names(a.allow_unsafe);
-    let mut target = PgTarget::new(server(&a.server)?, &names, a.server.allow_restart, a.server.ram)
-        .map_err(tune_err)?;
+    let mut target = PgTarget::new(
+        server(&a.server)?,
+        &names,
+        a.server.allow_restart,
+        a.server.ram,
+    )
+    .map_err(tune_err)?;
     let run = match a.resume {
         Some(run) => {
             let meta = store.meta(run).map_err(tune_err)?;
@@ -216,7 +221,9 @@ fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
                 allow_unsafe: a.allow_unsafe,
                 allow_restart: a.server.allow_restart,
                 warm_start: a.warm_start,
-                started_unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                started_unix: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
             };
             store.create_run(&meta).map_err(tune_err)?
         }
@@ -230,7 +237,12 @@ fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
                     from.optimizer
                 )));
             }
-            Some(store.model(w).map_err(tune_err)?.ok_or_else(|| CliError::new(format!("run {w} has no model")))?)
+            Some(
+                store
+                    .model(w)
+                    .map_err(tune_err)?
+                    .ok_or_else(|| CliError::new(format!("run {w} has no model")))?,
+            )
         }
         None => None,
     };
@@ -239,7 +251,7 @@ fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
     }
     let meta = store.meta(run).map_err(tune_err)?;
     eprintln!(
-        "run {run}: {} on {}, {} knobs, {:?}, budget {}",
+        "run {run}: {} on {}, {} knobs, {}, budget {}",
         meta.workload,
         target.describe(),
         meta.knobs.len(),
@@ -252,7 +264,9 @@ fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
     bar.finish_and_clear();
     target.rollback().map_err(tune_err)?;
     let trials = store.trials(run).map_err(tune_err)?;
-    let dir = a.report.unwrap_or_else(|| PathBuf::from(format!("tune-run-{run}")));
+    let dir = a
+        .report
+        .unwrap_or_else(|| PathBuf::from(format!("tune-run-{run}")));
     report::write_dir(&dir, run, &meta, &trials, Some(&outcome)).map_err(tune_err)?;
     match &outcome.recommended {
         Some(rec) => {
@@ -260,11 +274,16 @@ fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
             println!(
                 "run {run}: recommend {} setting(s); confirmed TPS ratio {}",
                 rec.len(),
-                c.map_or("?".into(), |t| format!("{:.3} (95% CI {:.3}..{:.3})", t.ratio, t.low, t.high))
+                c.map_or("?".into(), |t| format!(
+                    "{:.3} (95% CI {:.3}..{:.3})",
+                    t.ratio, t.low, t.high
+                ))
             );
             print!("{}", report::alter_system_script(&meta, Some(&outcome)));
         }
-        None => println!("run {run}: no configuration beat the baseline beyond noise; nothing recommended"),
+        None => println!(
+            "run {run}: no configuration beat the baseline beyond noise; nothing recommended"
+        ),
     }
     println!("report: {}", dir.display());
     Ok(())
@@ -308,14 +327,19 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
             if a.run.is_some_and(|r| r != *run) {
                 continue;
             }
-            let rec = store.outcome(*run).map_err(tune_err)?.and_then(|o| o.recommended);
+            let rec = store
+                .outcome(*run)
+                .map_err(tune_err)?
+                .and_then(|o| o.recommended);
             match rec {
                 Some(rec) => {
                     found = Some((*run, meta.clone(), rec));
                     break;
                 }
                 None if a.run.is_some() => {
-                    return Err(CliError::new(format!("run {run} has no recommendation to compare")))
+                    return Err(CliError::new(format!(
+                        "run {run} has no recommendation to compare"
+                    )))
                 }
                 None => {}
             }
@@ -332,8 +356,13 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
             names.push(s.name);
         }
     }
-    let mut target = PgTarget::new(server(&a.server)?, &names, a.server.allow_restart, a.server.ram)
-        .map_err(tune_err)?;
+    let mut target = PgTarget::new(
+        server(&a.server)?,
+        &names,
+        a.server.allow_restart,
+        a.server.ram,
+    )
+    .map_err(tune_err)?;
     for (name, why) in target.skipped() {
         eprintln!("PGTune's {name} left out: {why}");
     }
@@ -344,7 +373,11 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
             Some(k) if k.admits(v) => {
                 tuned_config.insert(name.clone(), v.clone());
             }
-            _ => return Err(CliError::new(format!("run {run}'s {name} cannot be applied to this server"))),
+            _ => {
+                return Err(CliError::new(format!(
+                    "run {run}'s {name} cannot be applied to this server"
+                )))
+            }
         }
     }
     let p = protocol(&a.server, 7);
@@ -354,7 +387,10 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
         ("tuned", "default", &tuned_config, &default),
         ("tuned", "pgtune", &tuned_config, &pgtune_config),
     ];
-    eprintln!("comparing default, PGTune ({}) and run {run}'s recommendation on {}", a.pgtune_type, a.server.workload);
+    eprintln!(
+        "comparing default, PGTune ({}) and run {run}'s recommendation on {}",
+        a.pgtune_type, a.server.workload
+    );
     let bar = output::progress(Some((plan.len() * 2 * p.pairs) as u64), "runs");
     let mut rows = Vec::new();
     for (cand, against, c, b) in plan {
@@ -365,18 +401,25 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
             }
         })
         .map_err(tune_err)?;
-        rows.push(CompareRow { candidate: cand.into(), against: against.into(), comparison: cmp });
+        rows.push(CompareRow {
+            candidate: cand.into(),
+            against: against.into(),
+            comparison: cmp,
+        });
     }
     bar.finish_and_clear();
     let text = compare_markdown(&a, run, &target, &pgtune_config, &tuned_config, &rows, &p);
     print!("{text}");
     if let Some(dir) = &a.report {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::new(format!("create {}: {e}", dir.display())))?;
-        std::fs::write(dir.join("compare.md"), &text)
-            .map_err(|e| CliError::new(format!("write {}: {e}", dir.join("compare.md").display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::new(format!("create {}: {e}", dir.display())))?;
+        std::fs::write(dir.join("compare.md"), &text).map_err(|e| {
+            CliError::new(format!("write {}: {e}", dir.join("compare.md").display()))
+        })?;
         let json = serde_json::to_string_pretty(&rows).map_err(|e| CliError::new(e.to_string()))?;
-        std::fs::write(dir.join("compare.json"), json)
-            .map_err(|e| CliError::new(format!("write {}: {e}", dir.join("compare.json").display())))?;
+        std::fs::write(dir.join("compare.json"), json).map_err(|e| {
+            CliError::new(format!("write {}: {e}", dir.join("compare.json").display()))
+        })?;
     }
     Ok(())
 }
@@ -386,14 +429,21 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
 fn pgtune_config(target: &PgTarget, settings: &[pgtune::Setting]) -> Config {
     let mut out = Config::new();
     for s in settings {
-        let Some(k) = target.catalog().iter().find(|k| k.name == s.name) else { continue };
+        let Some(k) = target.catalog().iter().find(|k| k.name == s.name) else {
+            continue;
+        };
         match k.parse_literal(&s.value) {
             Some(v) if k.admits(&v) => {
                 out.insert(k.name.clone(), v);
             }
             Some(v) => {
                 let clamped = k.value_at(k.coordinate(&v));
-                eprintln!("PGTune's {} = {} is outside the tuned range; using {}", k.name, s.value, k.literal(&clamped));
+                eprintln!(
+                    "PGTune's {} = {} is outside the tuned range; using {}",
+                    k.name,
+                    s.value,
+                    k.literal(&clamped)
+                );
                 out.insert(k.name.clone(), clamped);
             }
             None => eprintln!("PGTune's {} = {} cannot be read; left out", k.name, s.value),
@@ -414,7 +464,12 @@ fn compare_markdown(
     use std::fmt::Write as _;
     let mut s = String::new();
     let _ = writeln!(s, "# default vs PGTune vs tuned (run {run})\n");
-    let _ = writeln!(s, "- target: {}\n- workload: `{}`", target.describe(), a.server.workload);
+    let _ = writeln!(
+        s,
+        "- target: {}\n- workload: `{}`",
+        target.describe(),
+        a.server.workload
+    );
     let _ = writeln!(
         s,
         "- protocol: {} interleaved pairs per comparison, {} s runs, {} s warm-up, {:.0} % bootstrap intervals\n",
@@ -426,13 +481,23 @@ fn compare_markdown(
     let lit = |c: &Config| {
         c.iter()
             .map(|(n, v)| {
-                let l = target.catalog().iter().find(|k| k.name == *n).map_or(v.to_string(), |k| k.literal(v));
+                let l = target
+                    .catalog()
+                    .iter()
+                    .find(|k| k.name == *n)
+                    .map_or(v.to_string(), |k| k.literal(v));
                 format!("{n}={l}")
             })
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let _ = writeln!(s, "- PGTune ({}, {}): {}", a.pgtune_type, a.pgtune_storage, lit(pgtune));
+    let _ = writeln!(
+        s,
+        "- PGTune ({}, {}): {}",
+        a.pgtune_type,
+        a.pgtune_storage,
+        lit(pgtune)
+    );
     let _ = writeln!(s, "- tuned: {}\n", lit(tuned));
     let _ = writeln!(
         s,
@@ -441,7 +506,9 @@ fn compare_markdown(
     for r in rows {
         let c = &r.comparison;
         let iv = |i: Option<measure::Interval>| {
-            i.map_or("–".into(), |i| format!("{:.3} [{:.3}, {:.3}]", i.ratio, i.low, i.high))
+            i.map_or("–".into(), |i| {
+                format!("{:.3} [{:.3}, {:.3}]", i.ratio, i.low, i.high)
+            })
         };
         let verdict = match &c.verdict {
             Verdict::Better => "better".to_string(),
@@ -478,14 +545,23 @@ fn show(global: &GlobalArgs, a: ShowArgs) -> CliResult {
                     None => "nothing recommended".into(),
                 },
             };
-            println!("{run}\t{:?}\t{}\t{} knobs\tbudget {}\t{state}", m.optimizer, m.workload, m.knobs.len(), m.budget);
+            println!(
+                "{run}\t{}\t{}\t{} knobs\tbudget {}\t{state}",
+                m.optimizer,
+                m.workload,
+                m.knobs.len(),
+                m.budget
+            );
         }
         return Ok(());
     };
     let meta = store.meta(run).map_err(tune_err)?;
     let trials = store.trials(run).map_err(tune_err)?;
     let outcome = store.outcome(run).map_err(tune_err)?;
-    print!("{}", report::markdown(run, &meta, &trials, outcome.as_ref()));
+    print!(
+        "{}",
+        report::markdown(run, &meta, &trials, outcome.as_ref())
+    );
     if let Some(dir) = a.report {
         report::write_dir(&dir, run, &meta, &trials, outcome.as_ref()).map_err(tune_err)?;
         eprintln!("report: {}", dir.display());
@@ -498,14 +574,20 @@ fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a size like 16GiB"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 16GiB"))?;
     let mult = match unit.trim() {
         "" | "B" => 1,
         "K" | "KB" | "KiB" | "kB" => 1 << 10,
         "M" | "MB" | "MiB" => 1 << 20,
         "G" | "GB" | "GiB" => 1 << 30,
         "T" | "TB" | "TiB" => 1 << 40,
-        other => return Err(format!("{s:?}: unknown unit {other:?} (use KiB, MiB, GiB or TiB)")),
+        other => {
+            return Err(format!(
+                "{s:?}: unknown unit {other:?} (use KiB, MiB, GiB or TiB)"
+            ))
+        }
     };
     Ok(n * mult)
 }

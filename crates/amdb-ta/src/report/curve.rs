@@ -9,10 +9,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::format::{format_axis_number, tick_step};
 use super::font::ensure_registered;
+use super::format::{format_axis_number, tick_step};
 use super::png::encode_rgb_png;
-use super::style::{chart_err, fit_text, label, spec, text_size, TextMode, AXIS, BENCHMARK, GRID, INK, MUTED, STRATEGY};
+use super::style::{
+    chart_err, fit_text, label, spec, text_size, TextMode, AXIS, BENCHMARK, GRID, INK, MUTED,
+    STRATEGY,
+};
 use super::write_file;
 
 /// How a series is drawn.
@@ -48,13 +51,19 @@ pub struct CurveChart {
 /// The size the curve chart is designed at.
 pub const DEFAULT_CURVE_SIZE: (u32, u32) = (1000, 600);
 
-const PALETTE: [RGBColor; 4] = [STRATEGY, RGBColor(230, 126, 34), RGBColor(39, 174, 96), RGBColor(142, 68, 173)];
+const PALETTE: [RGBColor; 4] = [
+    STRATEGY,
+    RGBColor(230, 126, 34),
+    RGBColor(39, 174, 96),
+    RGBColor(142, 68, 173),
+];
 const X_LABELS: usize = 8;
 const Y_LABELS: usize = 6;
 
 /// Writes the chart as a PNG of [`DEFAULT_CURVE_SIZE`].
 pub fn write_curve_png(path: &Path, chart: &CurveChart) -> io::Result<()> {
-    let png = render_curve_png(chart, DEFAULT_CURVE_SIZE).map_err(|e| super::io_error_at(path, e))?;
+    let png =
+        render_curve_png(chart, DEFAULT_CURVE_SIZE).map_err(|e| super::io_error_at(path, e))?;
     write_file(path, &png)
 }
 
@@ -72,27 +81,54 @@ pub fn render_curve_png(chart: &CurveChart, (w, h): (u32, u32)) -> io::Result<Ve
 }
 
 fn finite(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect()
+    points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect()
 }
 
-fn draw_curve<DB: DrawingBackend + TextMode>(root: &DrawingArea<DB, Shift>, chart: &CurveChart) -> io::Result<()> {
+fn draw_curve<DB: DrawingBackend + TextMode>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &CurveChart,
+) -> io::Result<()> {
     let (w, h) = root.dim_in_pixel();
-    let s = (f64::from(w) / 1000.0).min(f64::from(h) / 600.0).clamp(0.75, 3.0);
+    let s = (f64::from(w) / 1000.0)
+        .min(f64::from(h) / 600.0)
+        .clamp(0.75, 3.0);
     let px = |v: f64| (v * s).round() as i32;
     let (wi, hi) = (w as i32, h as i32);
     let margin = px(20.0);
     let tick_size = 14.0 * s;
     root.fill(&WHITE).map_err(chart_err)?;
     let title = fit_text(&chart.title, 22.0 * s, (wi - 2 * margin).max(10) as u32);
-    label(root, &title, (margin, px(16.0)), spec(22.0 * s, INK, HPos::Left, VPos::Top))?;
+    label(
+        root,
+        &title,
+        (margin, px(16.0)),
+        spec(22.0 * s, INK, HPos::Left, VPos::Top),
+    )?;
 
-    let series: Vec<(&CurveSeries, Vec<(f64, f64)>)> = chart.series.iter().map(|c| (c, finite(&c.points))).collect();
+    let series: Vec<(&CurveSeries, Vec<(f64, f64)>)> = chart
+        .series
+        .iter()
+        .map(|c| (c, finite(&c.points)))
+        .collect();
     let all: Vec<(f64, f64)> = series.iter().flat_map(|(_, p)| p.iter().copied()).collect();
     if all.is_empty() {
-        return label(root, "No data", (wi / 2, hi / 2), spec(18.0 * s, MUTED, HPos::Center, VPos::Center));
+        return label(
+            root,
+            "No data",
+            (wi / 2, hi / 2),
+            spec(18.0 * s, MUTED, HPos::Center, VPos::Center),
+        );
     }
     let fold = |f: fn(&(f64, f64)) -> f64| {
-        all.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+        all.iter()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
     };
     let (x_lo, x_hi) = fold(|p| p.0);
     let (mut y_lo, mut y_hi) = fold(|p| p.1);
@@ -127,17 +163,26 @@ fn draw_curve<DB: DrawingBackend + TextMode>(root: &DrawingArea<DB, Shift>, char
         .map_err(chart_err)?;
 
     if let Some((name, r)) = chart.reference.as_ref().filter(|(_, r)| r.is_finite()) {
-        c.draw_series(LineSeries::new([(x_lo, *r), (x_hi, *r)], BENCHMARK.stroke_width(px(1.5).max(1) as u32)))
-            .map_err(chart_err)?;
+        c.draw_series(LineSeries::new(
+            [(x_lo, *r), (x_hi, *r)],
+            BENCHMARK.stroke_width(px(1.5).max(1) as u32),
+        ))
+        .map_err(chart_err)?;
         let (xr, yr) = c.backend_coord(&(x_hi, *r));
-        label(root, name, (xr - px(6.0), yr - px(4.0)), spec(13.0 * s, MUTED, HPos::Right, VPos::Bottom))?;
+        label(
+            root,
+            name,
+            (xr - px(6.0), yr - px(4.0)),
+            spec(13.0 * s, MUTED, HPos::Right, VPos::Bottom),
+        )?;
     }
     for (i, (cs, points)) in series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         let stroke = color.stroke_width(px(2.5).max(1) as u32);
         match cs.kind {
             CurveKind::Line => {
-                c.draw_series(LineSeries::new(points.iter().copied(), stroke)).map_err(chart_err)?;
+                c.draw_series(LineSeries::new(points.iter().copied(), stroke))
+                    .map_err(chart_err)?;
             }
             CurveKind::Steps => {
                 let mut stepped = Vec::with_capacity(points.len() * 2);
@@ -147,11 +192,16 @@ fn draw_curve<DB: DrawingBackend + TextMode>(root: &DrawingArea<DB, Shift>, char
                     }
                     stepped.push((x, y));
                 }
-                c.draw_series(LineSeries::new(stepped, stroke)).map_err(chart_err)?;
+                c.draw_series(LineSeries::new(stepped, stroke))
+                    .map_err(chart_err)?;
             }
             CurveKind::Points => {
-                c.draw_series(points.iter().map(|&p| Circle::new(p, px(4.0).max(2), color.mix(0.75).filled())))
-                    .map_err(chart_err)?;
+                c.draw_series(
+                    points
+                        .iter()
+                        .map(|&p| Circle::new(p, px(4.0).max(2), color.mix(0.75).filled())),
+                )
+                .map_err(chart_err)?;
             }
         }
     }
@@ -164,11 +214,21 @@ fn draw_curve<DB: DrawingBackend + TextMode>(root: &DrawingArea<DB, Shift>, char
     let (plot_right, plot_top) = c.backend_coord(&(x_hi, y_hi));
     for &x in &x_ticks {
         let (bx, _) = c.backend_coord(&(x, y_lo));
-        label(root, &format_axis_number(x, x_step), (bx, plot_bottom + px(8.0)), spec(tick_size, MUTED, HPos::Center, VPos::Top))?;
+        label(
+            root,
+            &format_axis_number(x, x_step),
+            (bx, plot_bottom + px(8.0)),
+            spec(tick_size, MUTED, HPos::Center, VPos::Top),
+        )?;
     }
     for &y in &y_ticks {
         let (_, by) = c.backend_coord(&(x_lo, y));
-        label(root, &format_axis_number(y, y_step), (plot_left - px(9.0), by), spec(tick_size, MUTED, HPos::Right, VPos::Center))?;
+        label(
+            root,
+            &format_axis_number(y, y_step),
+            (plot_left - px(9.0), by),
+            spec(tick_size, MUTED, HPos::Right, VPos::Center),
+        )?;
     }
     label(
         root,
@@ -176,14 +236,26 @@ fn draw_curve<DB: DrawingBackend + TextMode>(root: &DrawingArea<DB, Shift>, char
         ((plot_left + plot_right) / 2, plot_bottom + px(34.0)),
         spec(15.0 * s, INK, HPos::Center, VPos::Top),
     )?;
-    let y_title = fit_text(&chart.y_label, 15.0 * s, (plot_bottom - plot_top).max(10) as u32);
+    let y_title = fit_text(
+        &chart.y_label,
+        15.0 * s,
+        (plot_bottom - plot_top).max(10) as u32,
+    );
     label(
         root,
         &y_title,
         (margin + px(8.0), (plot_top + plot_bottom) / 2),
         spec(15.0 * s, INK, HPos::Center, VPos::Center).vertical(),
     )?;
-    draw_legend(root, &series.iter().map(|(c, _)| (c.name.as_str(), c.kind)).collect::<Vec<_>>(), (plot_right - px(12.0), plot_top + px(12.0)), s)
+    draw_legend(
+        root,
+        &series
+            .iter()
+            .map(|(c, _)| (c.name.as_str(), c.kind))
+            .collect::<Vec<_>>(),
+        (plot_right - px(12.0), plot_top + px(12.0)),
+        s,
+    )
 }
 
 /// A legend box whose top-right corner is at `(x, y)`.
@@ -198,25 +270,46 @@ fn draw_legend<DB: DrawingBackend + TextMode>(
     }
     let px = |v: f64| (v * s).round() as i32;
     let size = 14.0 * s;
-    let text_w = entries.iter().map(|(t, _)| text_size(t, size).0 as i32).max().unwrap_or(0);
+    let text_w = entries
+        .iter()
+        .map(|(t, _)| text_size(t, size).0 as i32)
+        .max()
+        .unwrap_or(0);
     let row_h = px(22.0);
     let bw = px(12.0) + px(26.0) + px(8.0) + text_w + px(12.0);
     let bh = px(10.0) + row_h * entries.len() as i32;
     let x0 = x - bw;
-    root.draw(&Rectangle::new([(x0, y), (x, y + bh)], WHITE.mix(0.92).filled())).map_err(chart_err)?;
-    root.draw(&Rectangle::new([(x0, y), (x, y + bh)], AXIS)).map_err(chart_err)?;
+    root.draw(&Rectangle::new(
+        [(x0, y), (x, y + bh)],
+        WHITE.mix(0.92).filled(),
+    ))
+    .map_err(chart_err)?;
+    root.draw(&Rectangle::new([(x0, y), (x, y + bh)], AXIS))
+        .map_err(chart_err)?;
     for (i, (name, kind)) in entries.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         let cy = y + px(5.0) + row_h * i as i32 + row_h / 2;
         match kind {
             CurveKind::Points => root
-                .draw(&Circle::new((x0 + px(25.0), cy), px(4.0).max(2), color.mix(0.75).filled()))
+                .draw(&Circle::new(
+                    (x0 + px(25.0), cy),
+                    px(4.0).max(2),
+                    color.mix(0.75).filled(),
+                ))
                 .map_err(chart_err)?,
             _ => root
-                .draw(&PathElement::new(vec![(x0 + px(12.0), cy), (x0 + px(38.0), cy)], color.stroke_width(px(3.0).max(1) as u32)))
+                .draw(&PathElement::new(
+                    vec![(x0 + px(12.0), cy), (x0 + px(38.0), cy)],
+                    color.stroke_width(px(3.0).max(1) as u32),
+                ))
                 .map_err(chart_err)?,
         }
-        label(root, name, (x0 + px(46.0), cy), spec(size, INK, HPos::Left, VPos::Center))?;
+        label(
+            root,
+            name,
+            (x0 + px(46.0), cy),
+            spec(size, INK, HPos::Left, VPos::Center),
+        )?;
     }
     Ok(())
 }
@@ -239,16 +332,26 @@ mod tests {
 
     #[test]
     fn draws_steps_points_and_reference_in_their_colours() {
-        let best: Vec<(f64, f64)> = (1..=20).map(|i| (i as f64, (i as f64).ln() / 10.0)).collect();
+        let best: Vec<(f64, f64)> = (1..=20)
+            .map(|i| (i as f64, (i as f64).ln() / 10.0))
+            .collect();
         let chart = CurveChart {
             title: "Tuning run 1".into(),
             x_label: "trial".into(),
             y_label: "objective".into(),
             series: vec![
-                CurveSeries { name: "best so far".into(), points: best.clone(), kind: CurveKind::Steps },
+                CurveSeries {
+                    name: "best so far".into(),
+                    points: best.clone(),
+                    kind: CurveKind::Steps,
+                },
                 CurveSeries {
                     name: "trial".into(),
-                    points: best.iter().map(|(x, y)| (*x, y - 0.05)).chain([(21.0, f64::NAN)]).collect(),
+                    points: best
+                        .iter()
+                        .map(|(x, y)| (*x, y - 0.05))
+                        .chain([(21.0, f64::NAN)])
+                        .collect(),
                     kind: CurveKind::Points,
                 },
             ],
@@ -258,7 +361,10 @@ mod tests {
         assert_eq!((w, h), DEFAULT_CURVE_SIZE);
         assert!(has_color(&rgb, PALETTE[0]), "steps colour");
         assert!(has_color(&rgb, BENCHMARK), "reference line");
-        let ink = rgb.chunks(3).filter(|p| p[0] < 100 && p[1] < 100 && p[2] < 100).count();
+        let ink = rgb
+            .chunks(3)
+            .filter(|p| p[0] < 100 && p[1] < 100 && p[2] < 100)
+            .count();
         assert!(ink > 500, "text is drawn ({ink} dark pixels)");
     }
 
@@ -268,7 +374,11 @@ mod tests {
             title: "nothing".into(),
             x_label: "x".into(),
             y_label: "y".into(),
-            series: vec![CurveSeries { name: "a".into(), points: vec![(f64::NAN, 1.0)], kind: CurveKind::Line }],
+            series: vec![CurveSeries {
+                name: "a".into(),
+                points: vec![(f64::NAN, 1.0)],
+                kind: CurveKind::Line,
+            }],
             reference: None,
         };
         let dir = tempfile::tempdir().unwrap();

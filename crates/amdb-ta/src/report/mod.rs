@@ -35,7 +35,9 @@ mod style;
 mod svg;
 mod text;
 
-pub use curve::{render_curve_png, write_curve_png, CurveChart, CurveKind, CurveSeries, DEFAULT_CURVE_SIZE};
+pub use curve::{
+    render_curve_png, write_curve_png, CurveChart, CurveKind, CurveSeries, DEFAULT_CURVE_SIZE,
+};
 pub use dir::write_report_dir;
 pub use heatmap::{heatmap_layout, HeatmapLayout};
 pub use html::{render_html, write_html, HTML_MAX_TRADES};

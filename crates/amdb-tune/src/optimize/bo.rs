@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::gp::{expected_improvement, Gp};
 use super::rng::Rng;
-use super::{invalid, objective, Observation, Optimizer, OptimizerKind, Perf, RestoreError, SNAPSHOT_VERSION};
+use super::{
+    invalid, objective, Observation, Optimizer, OptimizerKind, Perf, RestoreError, SNAPSHOT_VERSION,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BayesOpt {
@@ -26,7 +28,10 @@ pub struct BayesOpt {
 }
 
 fn unit_perf() -> Perf {
-    Perf { tps: 1.0, latency_ms: 1.0 }
+    Perf {
+        tps: 1.0,
+        latency_ms: 1.0,
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,10 +46,21 @@ impl BayesOpt {
     pub fn new(dims: usize, baseline: Perf, seed: u64) -> BayesOpt {
         let mut rng = Rng::new(seed);
         let design = rng.latin_hypercube(5.max(dims + 1), dims);
-        BayesOpt { dims, baseline, rng, design, suggested: 0, xs: vec![], ys: vec![] }
+        BayesOpt {
+            dims,
+            baseline,
+            rng,
+            design,
+            suggested: 0,
+            xs: vec![],
+            ys: vec![],
+        }
     }
 
-    pub(crate) fn restore(snapshot: &serde_json::Value, baseline: Perf) -> Result<BayesOpt, RestoreError> {
+    pub(crate) fn restore(
+        snapshot: &serde_json::Value,
+        baseline: Perf,
+    ) -> Result<BayesOpt, RestoreError> {
         let s: Snapshot = serde_json::from_value(snapshot.clone()).map_err(invalid)?;
         let mut bo = s.bo;
         if bo.xs.iter().any(|x| x.len() != bo.dims) || bo.xs.len() != bo.ys.len() {
@@ -57,7 +73,11 @@ impl BayesOpt {
     /// The model's training data, failures imputed.
     fn training(&self) -> Option<(Vec<Vec<f64>>, Vec<f64>)> {
         let ok: Vec<f64> = self.ys.iter().flatten().copied().collect();
-        let (lo, hi) = ok.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        let (lo, hi) = ok
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(*v), h.max(*v))
+            });
         if ok.is_empty() {
             return None;
         }
@@ -68,8 +88,12 @@ impl BayesOpt {
 
     fn maximise_ei(&mut self, gp: &Gp, best: f64) -> Vec<f64> {
         let mut candidates: Vec<Vec<f64>> = (0..1000).map(|_| self.random_point()).collect();
-        let mut ranked: Vec<(f64, &Vec<f64>)> =
-            self.ys.iter().zip(&self.xs).filter_map(|(y, x)| y.map(|y| (y, x))).collect();
+        let mut ranked: Vec<(f64, &Vec<f64>)> = self
+            .ys
+            .iter()
+            .zip(&self.xs)
+            .filter_map(|(y, x)| y.map(|y| (y, x)))
+            .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         let tops: Vec<Vec<f64>> = ranked.iter().take(3).map(|(_, x)| (*x).clone()).collect();
         for top in &tops {
@@ -110,7 +134,9 @@ impl BayesOpt {
     }
 
     fn perturb(&mut self, x: &[f64], sigma: f64) -> Vec<f64> {
-        x.iter().map(|v| (v + sigma * self.rng.normal()).clamp(0.0, 1.0)).collect()
+        x.iter()
+            .map(|v| (v + sigma * self.rng.normal()).clamp(0.0, 1.0))
+            .collect()
     }
 }
 
@@ -128,19 +154,30 @@ impl Optimizer for BayesOpt {
         let Some((x, y)) = self.training() else {
             return self.random_point();
         };
-        let best = self.ys.iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
+        let best = self
+            .ys
+            .iter()
+            .flatten()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let gp = Gp::fit(&x, &y);
         self.maximise_ei(&gp, best)
     }
 
     fn observe(&mut self, obs: &Observation) {
-        self.xs.push(obs.action.iter().map(|v| v.clamp(0.0, 1.0)).collect());
-        self.ys.push(obs.perf.map(|p| objective(Some(p), self.baseline)));
+        self.xs
+            .push(obs.action.iter().map(|v| v.clamp(0.0, 1.0)).collect());
+        self.ys
+            .push(obs.perf.map(|p| objective(Some(p), self.baseline)));
     }
 
     fn snapshot(&self) -> serde_json::Value {
-        serde_json::to_value(Snapshot { version: SNAPSHOT_VERSION, kind: OptimizerKind::Bo, bo: self.clone() })
-            .expect("plain data serializes")
+        serde_json::to_value(Snapshot {
+            version: SNAPSHOT_VERSION,
+            kind: OptimizerKind::Bo,
+            bo: self.clone(),
+        })
+        .expect("plain data serializes")
     }
 }
 
@@ -162,7 +199,12 @@ mod tests {
             if y > best.0 {
                 best = (y, x.clone());
             }
-            bo.observe(&Observation { state: &[], action: &x, next_state: &[], perf: Some(p) });
+            bo.observe(&Observation {
+                state: &[],
+                action: &x,
+                next_state: &[],
+                perf: Some(p),
+            });
         }
         // Judge the true (noise-free) quality of the point BO believed best.
         peak.regret(&best.1)
@@ -187,7 +229,10 @@ mod tests {
 
     #[test]
     fn failures_repel_without_breaking_the_model() {
-        let b = Perf { tps: 100.0, latency_ms: 10.0 };
+        let b = Perf {
+            tps: 100.0,
+            latency_ms: 10.0,
+        };
         let mut bo = BayesOpt::new(2, b, 4);
         for _ in 0..20 {
             let x = bo.suggest(&[]);
@@ -196,7 +241,12 @@ mod tests {
                 tps: 100.0 * (-(10.0 * ((x[0] - 0.4).powi(2) + (x[1] - 0.5).powi(2)))).exp(),
                 latency_ms: 10.0,
             });
-            bo.observe(&Observation { state: &[], action: &x, next_state: &[], perf });
+            bo.observe(&Observation {
+                state: &[],
+                action: &x,
+                next_state: &[],
+                perf,
+            });
         }
         // Half the cube fails, yet the model still leads to the optimum next to the edge.
         let best = bo
@@ -207,6 +257,9 @@ mod tests {
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .unwrap();
         assert!(best.0 > -0.4 * 10.0 * 0.02, "best {best:?}");
-        assert!(bo.ys.iter().any(Option::is_none), "the test must include failures");
+        assert!(
+            bo.ys.iter().any(Option::is_none),
+            "the test must include failures"
+        );
     }
 }

@@ -68,19 +68,33 @@ impl Mlp {
         let mut layers = Vec::new();
         for (i, w) in sizes.windows(2).enumerate() {
             let (fan_in, out) = (w[0], w[1]);
-            let bound = if i + 2 == sizes.len() { 3e-3 } else { 1.0 / (fan_in as f64).sqrt() };
-            let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32).collect() };
-            let weight = Var::from_vec(draw(out * fan_in), (out, fan_in), &Device::Cpu).expect("CPU allocation");
+            let bound = if i + 2 == sizes.len() {
+                3e-3
+            } else {
+                1.0 / (fan_in as f64).sqrt()
+            };
+            let mut draw = |n: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
+                    .collect()
+            };
+            let weight = Var::from_vec(draw(out * fan_in), (out, fan_in), &Device::Cpu)
+                .expect("CPU allocation");
             let bias = Var::from_vec(draw(out), out, &Device::Cpu).expect("CPU allocation");
             layers.push((weight, bias));
         }
-        Mlp { layers, sigmoid_output }
+        Mlp {
+            layers,
+            sigmoid_output,
+        }
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut x = x.clone();
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            x = x.matmul(&w.as_tensor().t()?)?.broadcast_add(b.as_tensor())?;
+            x = x
+                .matmul(&w.as_tensor().t()?)?
+                .broadcast_add(b.as_tensor())?;
             if i + 1 < self.layers.len() {
                 x = x.tanh()?;
             }
@@ -92,7 +106,10 @@ impl Mlp {
     }
 
     fn vars(&self) -> Vec<Var> {
-        self.layers.iter().flat_map(|(w, b)| [w.clone(), b.clone()]).collect()
+        self.layers
+            .iter()
+            .flat_map(|(w, b)| [w.clone(), b.clone()])
+            .collect()
     }
 
     fn weights(&self) -> MlpWeights {
@@ -101,7 +118,12 @@ impl Mlp {
         for (w, b) in &self.layers {
             let (o, i) = w.as_tensor().dims2().expect("weights are matrices");
             shapes.push((o, i));
-            values.push(w.as_tensor().flatten_all().and_then(|t| t.to_vec1()).expect("f32 weights"));
+            values.push(
+                w.as_tensor()
+                    .flatten_all()
+                    .and_then(|t| t.to_vec1())
+                    .expect("f32 weights"),
+            );
             values.push(b.as_tensor().to_vec1().expect("f32 biases"));
         }
         MlpWeights { shapes, values }
@@ -113,10 +135,15 @@ impl Mlp {
         }
         for (k, ((wv, bv), &(o, i))) in self.layers.iter().zip(&w.shapes).enumerate() {
             if wv.as_tensor().dims2().map_err(candle_err)? != (o, i) {
-                return Err(format!("layer {k} is {:?}, snapshot has {o}×{i}", wv.as_tensor().dims()));
+                return Err(format!(
+                    "layer {k} is {:?}, snapshot has {o}×{i}",
+                    wv.as_tensor().dims()
+                ));
             }
-            let weight = Tensor::from_vec(w.values[2 * k].clone(), (o, i), &Device::Cpu).map_err(candle_err)?;
-            let bias = Tensor::from_vec(w.values[2 * k + 1].clone(), o, &Device::Cpu).map_err(candle_err)?;
+            let weight = Tensor::from_vec(w.values[2 * k].clone(), (o, i), &Device::Cpu)
+                .map_err(candle_err)?;
+            let bias = Tensor::from_vec(w.values[2 * k + 1].clone(), o, &Device::Cpu)
+                .map_err(candle_err)?;
             wv.set(&weight).map_err(candle_err)?;
             bv.set(&bias).map_err(candle_err)?;
         }
@@ -201,7 +228,11 @@ impl Ddpg {
         };
         let actor_target = copy(&actor);
         let critic_target = copy(&critic);
-        let params = |lr| ParamsAdamW { lr, weight_decay: 0.0, ..ParamsAdamW::default() };
+        let params = |lr| ParamsAdamW {
+            lr,
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        };
         let actor_opt = AdamW::new(actor.vars(), params(ACTOR_LR)).expect("AdamW over CPU vars");
         let critic_opt = AdamW::new(critic.vars(), params(CRITIC_LR)).expect("AdamW over CPU vars");
         Ddpg {
@@ -225,14 +256,21 @@ impl Ddpg {
         }
     }
 
-    pub(crate) fn restore(snapshot: &serde_json::Value, baseline: Perf) -> Result<Ddpg, RestoreError> {
+    pub(crate) fn restore(
+        snapshot: &serde_json::Value,
+        baseline: Perf,
+    ) -> Result<Ddpg, RestoreError> {
         let s: Snapshot = serde_json::from_value(snapshot.clone()).map_err(invalid)?;
         let mut d = Ddpg::new(s.memory.dims, s.memory.state_dims, baseline, 0);
         d.actor.load(&s.actor).map_err(invalid)?;
         d.critic.load(&s.critic).map_err(invalid)?;
         d.actor_target.load(&s.actor_target).map_err(invalid)?;
         d.critic_target.load(&s.critic_target).map_err(invalid)?;
-        if s.memory.replay.iter().any(|t| t.action.len() != s.memory.dims || t.state.len() != s.memory.state_dims) {
+        if s.memory
+            .replay
+            .iter()
+            .any(|t| t.action.len() != s.memory.dims || t.state.len() != s.memory.state_dims)
+        {
             return Err(invalid("replay memory does not match the dimensions"));
         }
         d.m = s.memory;
@@ -245,7 +283,11 @@ impl Ddpg {
         self.actor
             .forward(&s)
             .and_then(|a| a.squeeze(0)?.to_vec1::<f32>())
-            .map(|v| v.into_iter().map(|x| f64::from(x).clamp(0.0, 1.0)).collect())
+            .map(|v| {
+                v.into_iter()
+                    .map(|x| f64::from(x).clamp(0.0, 1.0))
+                    .collect()
+            })
             .unwrap_or_else(|_| vec![0.5; self.m.dims])
     }
 
@@ -254,14 +296,20 @@ impl Ddpg {
             .iter()
             .flat_map(|s| (0..self.m.state_dims).map(|i| s.get(i).copied().unwrap_or(0.0) as f32))
             .collect();
-        Tensor::from_vec(flat, (states.len(), self.m.state_dims), &Device::Cpu).expect("CPU allocation")
+        Tensor::from_vec(flat, (states.len(), self.m.state_dims), &Device::Cpu)
+            .expect("CPU allocation")
     }
 
     fn train_step(&mut self) -> candle_core::Result<()> {
         let n = self.m.replay.len().min(BATCH);
-        let picks: Vec<usize> = (0..n).map(|_| self.m.rng.below(self.m.replay.len())).collect();
+        let picks: Vec<usize> = (0..n)
+            .map(|_| self.m.rng.below(self.m.replay.len()))
+            .collect();
         let rows = |f: &dyn Fn(&Transition) -> &Vec<f32>, width: usize| {
-            let flat: Vec<f32> = picks.iter().flat_map(|&i| f(&self.m.replay[i]).clone()).collect();
+            let flat: Vec<f32> = picks
+                .iter()
+                .flat_map(|&i| f(&self.m.replay[i]).clone())
+                .collect();
             Tensor::from_vec(flat, (n, width), &Device::Cpu)
         };
         let s = rows(&|t| &t.state, self.m.state_dims)?;
@@ -270,13 +318,18 @@ impl Ddpg {
         let r: Vec<f32> = picks.iter().map(|&i| self.m.replay[i].reward).collect();
         let r = Tensor::from_vec(r, (n, 1), &Device::Cpu)?;
 
-        let next_q = self.critic_target.forward(&Tensor::cat(&[&s2, &self.actor_target.forward(&s2)?], D::Minus1)?)?;
+        let next_q = self.critic_target.forward(&Tensor::cat(
+            &[&s2, &self.actor_target.forward(&s2)?],
+            D::Minus1,
+        )?)?;
         let y = (r + (next_q * GAMMA)?)?.detach();
         let q = self.critic.forward(&Tensor::cat(&[&s, &a], D::Minus1)?)?;
         let critic_loss = (q - y)?.sqr()?.mean_all()?;
         self.critic_opt.backward_step(&critic_loss)?;
 
-        let q_pi = self.critic.forward(&Tensor::cat(&[&s, &self.actor.forward(&s)?], D::Minus1)?)?;
+        let q_pi = self
+            .critic
+            .forward(&Tensor::cat(&[&s, &self.actor.forward(&s)?], D::Minus1)?)?;
         let actor_loss = q_pi.mean_all()?.neg()?;
         self.actor_opt.backward_step(&actor_loss)?;
 
@@ -309,22 +362,35 @@ impl Optimizer for Ddpg {
     }
 
     fn observe(&mut self, obs: &Observation) {
-        let best = self
-            .m
-            .best_relative
-            .map(|(t, l)| Perf { tps: t * self.baseline.tps, latency_ms: l * self.baseline.latency_ms });
+        let best = self.m.best_relative.map(|(t, l)| Perf {
+            tps: t * self.baseline.tps,
+            latency_ms: l * self.baseline.latency_ms,
+        });
         let r = reward(obs.perf, self.baseline, best);
         if let Some(p) = obs.perf {
-            let rel = (p.tps / self.baseline.tps, p.latency_ms / self.baseline.latency_ms);
+            let rel = (
+                p.tps / self.baseline.tps,
+                p.latency_ms / self.baseline.latency_ms,
+            );
             let better = self.m.best_relative.is_none_or(|(t, l)| {
                 super::objective(Some(p), self.baseline)
-                    > super::objective(Some(Perf { tps: t * self.baseline.tps, latency_ms: l * self.baseline.latency_ms }), self.baseline)
+                    > super::objective(
+                        Some(Perf {
+                            tps: t * self.baseline.tps,
+                            latency_ms: l * self.baseline.latency_ms,
+                        }),
+                        self.baseline,
+                    )
             });
             if better {
                 self.m.best_relative = Some(rel);
             }
         }
-        let pad = |v: &[f64], n: usize| (0..n).map(|i| v.get(i).copied().unwrap_or(0.0) as f32).collect::<Vec<f32>>();
+        let pad = |v: &[f64], n: usize| {
+            (0..n)
+                .map(|i| v.get(i).copied().unwrap_or(0.0) as f32)
+                .collect::<Vec<f32>>()
+        };
         if self.m.replay.len() == MEMORY {
             self.m.replay.remove(0);
         }
@@ -371,13 +437,21 @@ mod tests {
             let x = opt.suggest(&state);
             best = best.min(peak.regret(&x));
             let perf = Some(peak.perf(&x));
-            opt.observe(&Observation { state: &state, action: &x, next_state: &state, perf });
+            opt.observe(&Observation {
+                state: &state,
+                action: &x,
+                next_state: &state,
+                perf,
+            });
         }
         best
     }
 
     fn three() -> Peak {
-        Peak { center: vec![0.25, 0.7, 0.8], weights: vec![6.0, 4.0, 5.0] }
+        Peak {
+            center: vec![0.25, 0.7, 0.8],
+            weights: vec![6.0, 4.0, 5.0],
+        }
     }
 
     #[test]
@@ -387,12 +461,20 @@ mod tests {
         let mut ddpg = Ddpg::new(3, 4, peak.baseline(), 1);
         let found = best_regret(&mut ddpg, &peak, budget);
         let greedy = peak.regret(&ddpg.greedy(&[0.0; 4]));
-        let mut random: Vec<f64> =
-            (0..5).map(|s| best_regret(&mut RandomSearch::new(3, 100 + s), &peak, budget)).collect();
+        let mut random: Vec<f64> = (0..5)
+            .map(|s| best_regret(&mut RandomSearch::new(3, 100 + s), &peak, budget))
+            .collect();
         random.sort_by(f64::total_cmp);
         eprintln!("ddpg best {found}, greedy {greedy}, random {random:?}");
         // The baseline (the centre) has regret 0.985 here, a random point about 2.
-        assert!(greedy < 0.1, "the policy did not learn the peak: regret {greedy}");
-        assert!(found < random[2], "DDPG {found} vs random median {}", random[2]);
+        assert!(
+            greedy < 0.1,
+            "the policy did not learn the peak: regret {greedy}"
+        );
+        assert!(
+            found < random[2],
+            "DDPG {found} vs random median {}",
+            random[2]
+        );
     }
 }

@@ -21,7 +21,12 @@ pub struct Gp {
 }
 
 fn matern52(a: &[f64], b: &[f64], length: &[f64]) -> f64 {
-    let r2: f64 = a.iter().zip(b).zip(length).map(|((a, b), l)| ((a - b) / l).powi(2)).sum();
+    let r2: f64 = a
+        .iter()
+        .zip(b)
+        .zip(length)
+        .map(|((a, b), l)| ((a - b) / l).powi(2))
+        .sum();
     let s = (5.0 * r2).sqrt();
     (1.0 + s + 5.0 * r2 / 3.0) * (-s).exp()
 }
@@ -73,7 +78,12 @@ fn backward(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
 }
 
 /// Factorises for given hyperparameters; returns (chol, alpha, log marginal likelihood).
-fn factor(x: &[Vec<f64>], y: &[f64], length: &[f64], noise: f64) -> Option<(Vec<f64>, Vec<f64>, f64)> {
+fn factor(
+    x: &[Vec<f64>],
+    y: &[f64],
+    length: &[f64],
+    noise: f64,
+) -> Option<(Vec<f64>, Vec<f64>, f64)> {
     let n = x.len();
     let mut k = vec![0.0; n * n];
     for i in 0..n {
@@ -137,13 +147,24 @@ impl Gp {
         let (chol, alpha, _) = factor(x, &ys, &length, noise)
             .or_else(|| factor(x, &ys, &length, 1.0))
             .expect("a kernel matrix plus unit noise is positive definite");
-        Gp { x: x.to_vec(), chol, alpha, length, y_mean, y_std }
+        Gp {
+            x: x.to_vec(),
+            chol,
+            alpha,
+            length,
+            y_mean,
+            y_std,
+        }
     }
 
     /// Posterior mean and standard deviation at `p`, in the units of `y`.
     pub fn predict(&self, p: &[f64]) -> (f64, f64) {
         let n = self.x.len();
-        let k: Vec<f64> = self.x.iter().map(|x| matern52(x, p, &self.length)).collect();
+        let k: Vec<f64> = self
+            .x
+            .iter()
+            .map(|x| matern52(x, p, &self.length))
+            .collect();
         let mean: f64 = k.iter().zip(&self.alpha).map(|(k, a)| k * a).sum();
         let v = forward(&self.chol, n, &k);
         let var = (1.0 - v.iter().map(|v| v * v).sum::<f64>()).max(1e-12);
@@ -160,7 +181,10 @@ impl Gp {
 pub fn normal_cdf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-x * x).exp();
     if z >= 0.0 {
         0.5 * (1.0 + erf)
@@ -209,6 +233,8 @@ mod tests {
         assert!((normal_cdf(-1.0) - 0.158_655).abs() < 1e-5);
         assert!(expected_improvement(1.0, 0.1, 0.0, 0.0) > 0.99);
         assert!(expected_improvement(-1.0, 0.1, 0.0, 0.0) < 1e-6);
-        assert!(expected_improvement(0.0, 1.0, 0.0, 0.0) > expected_improvement(0.0, 0.1, 0.0, 0.0));
+        assert!(
+            expected_improvement(0.0, 1.0, 0.0, 0.0) > expected_improvement(0.0, 0.1, 0.0, 0.0)
+        );
     }
 }

@@ -83,7 +83,13 @@ pub fn objective(perf: Option<Perf>, baseline: Perf) -> f64 {
 }
 
 /// A fresh optimizer over `[0, 1]^dims` with states of length `state_dims`.
-pub fn new(kind: OptimizerKind, dims: usize, state_dims: usize, baseline: Perf, seed: u64) -> Box<dyn Optimizer> {
+pub fn new(
+    kind: OptimizerKind,
+    dims: usize,
+    state_dims: usize,
+    baseline: Perf,
+    seed: u64,
+) -> Box<dyn Optimizer> {
     match kind {
         OptimizerKind::Random => Box::new(RandomSearch::new(dims, seed)),
         OptimizerKind::Bo => Box::new(BayesOpt::new(dims, baseline, seed)),
@@ -109,10 +115,16 @@ struct Header {
 /// An optimizer from its [`Optimizer::snapshot`]. `baseline` replaces the stored one: a
 /// resumed or warm-started run measures its baseline afresh, and what was learnt (model
 /// weights, history in relative terms) carries over.
-pub fn restore(snapshot: &serde_json::Value, baseline: Perf) -> Result<Box<dyn Optimizer>, RestoreError> {
-    let header: Header = serde_json::from_value(snapshot.clone()).map_err(|e| RestoreError::Invalid(e.to_string()))?;
+pub fn restore(
+    snapshot: &serde_json::Value,
+    baseline: Perf,
+) -> Result<Box<dyn Optimizer>, RestoreError> {
+    let header: Header = serde_json::from_value(snapshot.clone())
+        .map_err(|e| RestoreError::Invalid(e.to_string()))?;
     if header.version != SNAPSHOT_VERSION {
-        return Err(RestoreError::Version { found: header.version });
+        return Err(RestoreError::Version {
+            found: header.version,
+        });
     }
     Ok(match header.kind {
         OptimizerKind::Random => Box::new(RandomSearch::restore(snapshot)?),
@@ -169,9 +181,17 @@ pub(crate) mod synthetic {
         }
 
         pub fn perf(&self, x: &[f64]) -> Perf {
-            let d: f64 = x.iter().zip(&self.center).zip(&self.weights).map(|((x, c), w)| w * (x - c).powi(2)).sum();
+            let d: f64 = x
+                .iter()
+                .zip(&self.center)
+                .zip(&self.weights)
+                .map(|((x, c), w)| w * (x - c).powi(2))
+                .sum();
             let tps = 1000.0 * (-d).exp();
-            Perf { tps, latency_ms: 1e5 / tps }
+            Perf {
+                tps,
+                latency_ms: 1e5 / tps,
+            }
         }
 
         /// The performance at the centre of the cube (the "default configuration").
@@ -182,7 +202,8 @@ pub(crate) mod synthetic {
         /// How far the objective at `x` is below the maximum.
         pub fn regret(&self, x: &[f64]) -> f64 {
             let b = self.baseline();
-            super::objective(Some(self.perf(&self.center)), b) - super::objective(Some(self.perf(x)), b)
+            super::objective(Some(self.perf(&self.center)), b)
+                - super::objective(Some(self.perf(x)), b)
         }
     }
 }
@@ -193,31 +214,72 @@ mod tests {
 
     #[test]
     fn objective_is_zero_at_baseline_and_weights_latency_more() {
-        let b = Perf { tps: 1000.0, latency_ms: 10.0 };
+        let b = Perf {
+            tps: 1000.0,
+            latency_ms: 10.0,
+        };
         assert_eq!(objective(Some(b), b), 0.0);
-        let faster = objective(Some(Perf { tps: 2000.0, latency_ms: 10.0 }), b);
-        let lower = objective(Some(Perf { tps: 1000.0, latency_ms: 5.0 }), b);
+        let faster = objective(
+            Some(Perf {
+                tps: 2000.0,
+                latency_ms: 10.0,
+            }),
+            b,
+        );
+        let lower = objective(
+            Some(Perf {
+                tps: 1000.0,
+                latency_ms: 5.0,
+            }),
+            b,
+        );
         assert!((faster - 0.4 * 2f64.ln()).abs() < 1e-12);
         assert!((lower - 0.6 * 2f64.ln()).abs() < 1e-12);
         assert_eq!(objective(None, b), FAILED_OBJECTIVE);
-        assert_eq!(objective(Some(Perf { tps: 0.0, latency_ms: 1.0 }), b), FAILED_OBJECTIVE);
+        assert_eq!(
+            objective(
+                Some(Perf {
+                    tps: 0.0,
+                    latency_ms: 1.0
+                }),
+                b
+            ),
+            FAILED_OBJECTIVE
+        );
     }
 
     #[test]
     fn kinds_parse_and_print() {
-        for k in [OptimizerKind::Ddpg, OptimizerKind::Bo, OptimizerKind::Random] {
+        for k in [
+            OptimizerKind::Ddpg,
+            OptimizerKind::Bo,
+            OptimizerKind::Random,
+        ] {
             assert_eq!(k.to_string().parse::<OptimizerKind>().unwrap(), k);
         }
-        assert!("sgd".parse::<OptimizerKind>().unwrap_err().contains("ddpg, bo or random"));
+        assert!("sgd"
+            .parse::<OptimizerKind>()
+            .unwrap_err()
+            .contains("ddpg, bo or random"));
     }
 
     #[test]
     fn restore_refuses_other_versions_and_garbage() {
-        let b = Perf { tps: 1.0, latency_ms: 1.0 };
+        let b = Perf {
+            tps: 1.0,
+            latency_ms: 1.0,
+        };
         let mut snap = new(OptimizerKind::Random, 3, 2, b, 1).snapshot();
         snap["version"] = 99.into();
-        assert!(restore(&snap, b).err().unwrap().to_string().contains("version 99"));
-        let e = restore(&serde_json::json!({"kind": "bo"}), b).err().unwrap().to_string();
+        assert!(restore(&snap, b)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("version 99"));
+        let e = restore(&serde_json::json!({"kind": "bo"}), b)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("not valid"), "{e}");
     }
 
@@ -225,14 +287,23 @@ mod tests {
     fn every_optimizer_resumes_where_it_stopped_and_stays_in_the_cube() {
         let peak = synthetic::Peak::six();
         let b = peak.baseline();
-        for kind in [OptimizerKind::Random, OptimizerKind::Bo, OptimizerKind::Ddpg] {
+        for kind in [
+            OptimizerKind::Random,
+            OptimizerKind::Bo,
+            OptimizerKind::Ddpg,
+        ] {
             let mut a = new(kind, 6, 3, b, 11);
             let state = vec![0.1, 0.2, 0.3];
             for _ in 0..8 {
                 let x = a.suggest(&state);
                 assert!(x.iter().all(|v| (0.0..=1.0).contains(v)), "{kind}: {x:?}");
                 let perf = Some(peak.perf(&x));
-                a.observe(&Observation { state: &state, action: &x, next_state: &state, perf });
+                a.observe(&Observation {
+                    state: &state,
+                    action: &x,
+                    next_state: &state,
+                    perf,
+                });
             }
             let snap = a.snapshot();
             let mut resumed = restore(&snap, b).unwrap();
@@ -245,8 +316,18 @@ mod tests {
                 let x = twin.suggest(&state);
                 assert_eq!(x, again.suggest(&state), "{kind}");
                 let perf = Some(peak.perf(&x));
-                twin.observe(&Observation { state: &state, action: &x, next_state: &state, perf });
-                again.observe(&Observation { state: &state, action: &x, next_state: &state, perf });
+                twin.observe(&Observation {
+                    state: &state,
+                    action: &x,
+                    next_state: &state,
+                    perf,
+                });
+                again.observe(&Observation {
+                    state: &state,
+                    action: &x,
+                    next_state: &state,
+                    perf,
+                });
             }
         }
     }

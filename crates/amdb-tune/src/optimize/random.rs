@@ -22,7 +22,10 @@ struct Snapshot {
 
 impl RandomSearch {
     pub fn new(dims: usize, seed: u64) -> RandomSearch {
-        RandomSearch { dims, rng: Rng::new(seed) }
+        RandomSearch {
+            dims,
+            rng: Rng::new(seed),
+        }
     }
 
     pub(crate) fn restore(snapshot: &serde_json::Value) -> Result<RandomSearch, RestoreError> {
@@ -43,7 +46,11 @@ impl Optimizer for RandomSearch {
     fn observe(&mut self, _obs: &Observation) {}
 
     fn snapshot(&self) -> serde_json::Value {
-        serde_json::to_value(Snapshot { version: SNAPSHOT_VERSION, kind: OptimizerKind::Random, search: self.clone() })
-            .expect("plain data serializes")
+        serde_json::to_value(Snapshot {
+            version: SNAPSHOT_VERSION,
+            kind: OptimizerKind::Random,
+            search: self.clone(),
+        })
+        .expect("plain data serializes")
     }
 }

@@ -47,7 +47,10 @@ pub fn reward(current: Option<Perf>, initial: Perf, best: Option<Perf>) -> f64 {
         return FAILURE_REWARD;
     };
     let best = best.unwrap_or(initial);
-    let tps = metric_reward((c.tps - initial.tps) / initial.tps, (c.tps - best.tps) / best.tps);
+    let tps = metric_reward(
+        (c.tps - initial.tps) / initial.tps,
+        (c.tps - best.tps) / best.tps,
+    );
     let latency = metric_reward(
         (initial.latency_ms - c.latency_ms) / initial.latency_ms,
         (best.latency_ms - c.latency_ms) / best.latency_ms,
@@ -89,6 +92,9 @@ mod tests {
         // Without a best so far, the initial performance is the best.
         assert_eq!(reward(Some(initial), initial, None), 0.0);
         let halved = reward(Some(perf(500.0, 20.0)), initial, None);
-        assert!((halved + 4.35).abs() < 1e-12 && halved > FAILURE_REWARD, "{halved}");
+        assert!(
+            (halved + 4.35).abs() < 1e-12 && halved > FAILURE_REWARD,
+            "{halved}"
+        );
     }
 }

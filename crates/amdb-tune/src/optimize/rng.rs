@@ -11,7 +11,9 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng { state: seed ^ 0x6a09_e667_f3bc_c909 }
+        Rng {
+            state: seed ^ 0x6a09_e667_f3bc_c909,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -69,7 +71,10 @@ mod tests {
         let xs: Vec<f64> = (0..20000).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
         assert!((0..1000).all(|_| (0.0..1.0).contains(&r.uniform())));
     }
 

@@ -115,8 +115,13 @@ impl Machine {
             .or_else(amdb_engine::physical_memory_bytes)
             .unwrap_or(4 << 30);
         let number = |name: &str| -> Result<u64> {
-            let text = conn.psql(&format!("SELECT setting FROM pg_settings WHERE name = '{name}'"))?;
-            text.parse().map_err(|_| Error::Parse { what: "a setting", text })
+            let text = conn.psql(&format!(
+                "SELECT setting FROM pg_settings WHERE name = '{name}'"
+            ))?;
+            text.parse().map_err(|_| Error::Parse {
+                what: "a setting",
+                text,
+            })
         };
         Ok(Machine {
             ram_bytes,
@@ -156,7 +161,10 @@ pub fn read_settings(conn: &Conn, names: &[&str]) -> Result<Vec<Setting>> {
     for line in text.lines().filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('\x1f').collect();
         if f.len() != 9 {
-            return Err(Error::Parse { what: "a pg_settings row", text: line.into() });
+            return Err(Error::Parse {
+                what: "a pg_settings row",
+                text: line.into(),
+            });
         }
         rows.push(Setting {
             name: f[0].into(),
@@ -164,7 +172,11 @@ pub fn read_settings(conn: &Conn, names: &[&str]) -> Result<Vec<Setting>> {
             unit: f[2].into(),
             min: f[3].parse().ok(),
             max: f[4].parse().ok(),
-            enumvals: f[5].split(',').filter(|v| !v.is_empty()).map(String::from).collect(),
+            enumvals: f[5]
+                .split(',')
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+                .collect(),
             context: f[6].into(),
             boot: f[7].into(),
             current: f[8].into(),
@@ -185,13 +197,19 @@ pub fn read_settings(conn: &Conn, names: &[&str]) -> Result<Vec<Setting>> {
 
 /// The knob for a `pg_settings` row, its range narrowed for `machine`.
 pub fn knob(s: &Setting, machine: &Machine) -> Result<Knob> {
-    let bad = |what: &'static str| Error::Parse { what, text: format!("{}: {:?}", s.name, s) };
+    let bad = |what: &'static str| Error::Parse {
+        what,
+        text: format!("{}: {:?}", s.name, s),
+    };
     let apply = match s.context.as_str() {
         "postmaster" => Apply::Restart,
         "sighup" | "superuser" | "user" | "superuser-backend" | "backend" => Apply::Reload,
         _ => return Err(bad("a tunable context")),
     };
-    let risk = UNSAFE.iter().find(|(n, _)| *n == s.name).map(|(_, r)| r.to_string());
+    let risk = UNSAFE
+        .iter()
+        .find(|(n, _)| *n == s.name)
+        .map(|(_, r)| r.to_string());
     let (domain, default) = match s.vartype.as_str() {
         "bool" => (Domain::Bool, Value::Bool(s.boot == "on")),
         "enum" => {
@@ -199,27 +217,50 @@ pub fn knob(s: &Setting, machine: &Machine) -> Result<Knob> {
             (Domain::Enum { values }, Value::Enum(s.boot.clone()))
         }
         "integer" => {
-            let (lo, hi) = (s.min.ok_or_else(|| bad("min_val"))?, s.max.ok_or_else(|| bad("max_val"))?);
+            let (lo, hi) = (
+                s.min.ok_or_else(|| bad("min_val"))?,
+                s.max.ok_or_else(|| bad("max_val"))?,
+            );
             let (min, max, log) = range(&s.name, &s.unit, lo, hi, machine);
             let default = s.boot.parse().map_err(|_| bad("boot_val"))?;
             (
-                Domain::Int { min: min.round() as i64, max: max.round() as i64, log },
+                Domain::Int {
+                    min: min.round() as i64,
+                    max: max.round() as i64,
+                    log,
+                },
                 Value::Int(default),
             )
         }
         "real" => {
-            let (lo, hi) = (s.min.ok_or_else(|| bad("min_val"))?, s.max.ok_or_else(|| bad("max_val"))?);
+            let (lo, hi) = (
+                s.min.ok_or_else(|| bad("min_val"))?,
+                s.max.ok_or_else(|| bad("max_val"))?,
+            );
             let (min, max, log) = range(&s.name, &s.unit, lo, hi, machine);
-            (Domain::Real { min, max, log }, Value::Real(s.boot.parse().map_err(|_| bad("boot_val"))?))
+            (
+                Domain::Real { min, max, log },
+                Value::Real(s.boot.parse().map_err(|_| bad("boot_val"))?),
+            )
         }
         _ => return Err(bad("a knob type we tune (bool, enum, integer, real)")),
     };
-    Ok(Knob { name: s.name.clone(), domain, unit: s.unit.clone(), apply, default, risk })
+    Ok(Knob {
+        name: s.name.clone(),
+        domain,
+        unit: s.unit.clone(),
+        apply,
+        default,
+        risk,
+    })
 }
 
 /// Reads `names` from the server and builds their knobs.
 pub fn read(conn: &Conn, names: &[&str], machine: &Machine) -> Result<Vec<Knob>> {
-    read_settings(conn, names)?.iter().map(|s| knob(s, machine)).collect()
+    read_settings(conn, names)?
+        .iter()
+        .map(|s| knob(s, machine))
+        .collect()
 }
 
 /// Enumeration values worth trying: aliases (`on` for `pglz`) and replication-only
@@ -227,10 +268,23 @@ pub fn read(conn: &Conn, names: &[&str], machine: &Machine) -> Result<Vec<Knob>>
 fn enum_values(name: &str, all: &[String]) -> Vec<String> {
     let skip: &[&str] = match name {
         "wal_compression" => &["on", "true", "yes", "1", "false", "no", "0"],
-        "synchronous_commit" => &["local", "remote_write", "remote_apply", "true", "yes", "1", "false", "no", "0"],
+        "synchronous_commit" => &[
+            "local",
+            "remote_write",
+            "remote_apply",
+            "true",
+            "yes",
+            "1",
+            "false",
+            "no",
+            "0",
+        ],
         _ => &[],
     };
-    all.iter().filter(|v| !skip.contains(&v.as_str())).cloned().collect()
+    all.iter()
+        .filter(|v| !skip.contains(&v.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The tuned range `(min, max, log scale)` of a numeric knob in its own unit, inside the
@@ -243,7 +297,11 @@ fn range(name: &str, unit: &str, lo: f64, hi: f64, m: &Machine) -> (f64, f64, bo
     let (min, max, log) = match name {
         "shared_buffers" => (mem(16.0 * mib), mem(0.40 * ram), true),
         "wal_buffers" => (mem(64.0 * 1024.0), mem((ram / 32.0).min(128.0 * mib)), true),
-        "work_mem" => (64.0, mem(0.25 * ram / (2.0 * m.max_connections.max(1) as f64)), true),
+        "work_mem" => (
+            64.0,
+            mem(0.25 * ram / (2.0 * m.max_connections.max(1) as f64)),
+            true,
+        ),
         "maintenance_work_mem" => (
             mem(mib),
             mem((0.25 * ram / (m.autovacuum_max_workers + 1) as f64).min(2048.0 * mib)),
@@ -310,7 +368,11 @@ mod tests {
     fn memory_ranges_never_sum_past_ram() {
         for ram_gib in [1u64, 2, 8, 24, 256] {
             for conns in [20u64, 100, 1000] {
-                let m = Machine { ram_bytes: ram_gib << 30, max_connections: conns, autovacuum_max_workers: 3 };
+                let m = Machine {
+                    ram_bytes: ram_gib << 30,
+                    max_connections: conns,
+                    autovacuum_max_workers: 3,
+                };
                 let memory = [
                     ("shared_buffers", "8kB", 16.0, 1073741823.0),
                     ("wal_buffers", "8kB", -1.0, 262143.0),
@@ -320,26 +382,56 @@ mod tests {
                 let mut corner = Vec::new();
                 for (name, unit, lo, hi) in memory {
                     let k = knob(&setting(name, unit, lo, hi), &m).unwrap();
-                    let Domain::Int { min, max, .. } = k.domain else { panic!() };
+                    let Domain::Int { min, max, .. } = k.domain else {
+                        panic!()
+                    };
                     assert!(min <= max, "{name}: {min} > {max}");
                     corner.push((name, max as f64, unit));
                 }
                 let total = worst_case_allocation(&corner, &m);
-                assert!(total <= m.ram_bytes as f64, "{ram_gib} GiB, {conns} connections: {total}");
+                assert!(
+                    total <= m.ram_bytes as f64,
+                    "{ram_gib} GiB, {conns} connections: {total}"
+                );
             }
         }
     }
 
     #[test]
     fn ranges_stay_inside_the_server_limits() {
-        let m = Machine { ram_bytes: 24 << 30, max_connections: 100, autovacuum_max_workers: 3 };
+        let m = Machine {
+            ram_bytes: 24 << 30,
+            max_connections: 100,
+            autovacuum_max_workers: 3,
+        };
         let k = knob(&setting("wal_writer_delay", "ms", 1.0, 10000.0), &m).unwrap();
-        assert_eq!(k.domain, Domain::Int { min: 1, max: 2000, log: true });
+        assert_eq!(
+            k.domain,
+            Domain::Int {
+                min: 1,
+                max: 2000,
+                log: true
+            }
+        );
         let k = knob(&setting("commit_delay", "", 0.0, 50.0), &m).unwrap();
-        assert_eq!(k.domain, Domain::Int { min: 0, max: 50, log: false });
+        assert_eq!(
+            k.domain,
+            Domain::Int {
+                min: 0,
+                max: 50,
+                log: false
+            }
+        );
         // An unknown knob keeps the server's limits, on a log scale when they are wide.
         let k = knob(&setting("temp_buffers", "8kB", 100.0, 1073741823.0), &m).unwrap();
-        assert_eq!(k.domain, Domain::Int { min: 100, max: 1073741823, log: true });
+        assert_eq!(
+            k.domain,
+            Domain::Int {
+                min: 100,
+                max: 1073741823,
+                log: true
+            }
+        );
     }
 
     #[test]
@@ -356,11 +448,18 @@ mod tests {
 
     #[test]
     fn contexts_decide_restart_or_reload() {
-        let m = Machine { ram_bytes: 8 << 30, max_connections: 100, autovacuum_max_workers: 3 };
+        let m = Machine {
+            ram_bytes: 8 << 30,
+            max_connections: 100,
+            autovacuum_max_workers: 3,
+        };
         let mut s = setting("shared_buffers", "8kB", 16.0, 1073741823.0);
         s.context = "postmaster".into();
         assert_eq!(knob(&s, &m).unwrap().apply, Apply::Restart);
         s.context = "internal".into();
-        assert!(knob(&s, &m).unwrap_err().to_string().contains("shared_buffers"));
+        assert!(knob(&s, &m)
+            .unwrap_err()
+            .to_string()
+            .contains("shared_buffers"));
     }
 }

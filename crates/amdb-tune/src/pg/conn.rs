@@ -44,8 +44,17 @@ impl Conn {
     /// and returns its unaligned, tuples-only output; fields are separated by `\x1f`.
     pub fn psql(&self, sql: &str) -> Result<String> {
         let mut c = Command::new(self.bins.program("psql"));
-        c.args(["-X", "-q", "-A", "-t", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"])
-            .args(["-d", &self.conninfo, "-c", sql]);
+        c.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-F",
+            "\x1f",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
+        .args(["-d", &self.conninfo, "-c", sql]);
         let out = run(c, &self.workdir, "psql")?;
         Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
     }
@@ -53,8 +62,16 @@ impl Conn {
     /// Runs an SQL file through psql.
     pub fn psql_file(&self, file: &Path) -> Result<()> {
         let mut c = Command::new(self.bins.program("psql"));
-        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.conninfo, "-f"])
-            .arg(file);
+        c.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &self.conninfo,
+            "-f",
+        ])
+        .arg(file);
         run(c, &self.workdir, "psql -f")?;
         Ok(())
     }

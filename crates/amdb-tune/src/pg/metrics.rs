@@ -43,10 +43,12 @@ pub const COUNTERS: &[&str] = &[
     "statements.shared_blks_read",
 ];
 
-const DATABASE: &str = "SELECT 'db', xact_commit, xact_rollback, blks_read, blks_hit, tup_returned, \
+const DATABASE: &str =
+    "SELECT 'db', xact_commit, xact_rollback, blks_read, blks_hit, tup_returned, \
     tup_fetched, tup_inserted, tup_updated, tup_deleted, temp_bytes, deadlocks \
     FROM pg_stat_database WHERE datname = current_database()";
-const BGWRITER: &str = "SELECT 'bgwriter', checkpoints_timed, checkpoints_req, buffers_checkpoint, \
+const BGWRITER: &str =
+    "SELECT 'bgwriter', checkpoints_timed, checkpoints_req, buffers_checkpoint, \
     buffers_clean, maxwritten_clean, buffers_backend, buffers_alloc FROM pg_stat_bgwriter";
 const WAL: &str = "SELECT 'wal', wal_records, wal_fpi, wal_bytes, wal_buffers_full, wal_write, \
     wal_sync FROM pg_stat_wal";
@@ -79,7 +81,9 @@ pub fn snapshot(conn: &Conn) -> Result<Metrics> {
         let row = conn.psql(q)?;
         let mut fields = row.split('\x1f');
         let view = fields.next().unwrap_or_default();
-        let names = COUNTERS.iter().filter(|n| n.split('.').next() == Some(view));
+        let names = COUNTERS
+            .iter()
+            .filter(|n| n.split('.').next() == Some(view));
         for (name, value) in names.zip(fields) {
             let v: f64 = value.trim().parse().map_err(|_| Error::Parse {
                 what: "a statistics counter",

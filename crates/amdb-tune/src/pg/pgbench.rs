@@ -173,7 +173,11 @@ tps = 3122.581144 (without initial connection time)
     #[test]
     fn transaction_logs_skip_failed_lines() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tx.1"), "0 0 1200 0 1700000000 5\n0 1 failed 0 1700000000 9\n").unwrap();
+        std::fs::write(
+            dir.path().join("tx.1"),
+            "0 0 1200 0 1700000000 5\n0 1 failed 0 1700000000 9\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("tx.1.1"), "1 0 800 0 1700000000 7\n").unwrap();
         let mut v = read_transaction_logs(dir.path()).unwrap();
         v.sort_by(f64::total_cmp);

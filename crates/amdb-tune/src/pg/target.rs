@@ -47,7 +47,12 @@ impl PgTarget {
     /// (and listed by [`PgTarget::skipped`]) unless `allow_restart` is set and we control the
     /// server. `ram_bytes` overrides this machine's RAM for sizing memory ranges (for a
     /// server on another machine).
-    pub fn new(server: Server, names: &[&str], allow_restart: bool, ram_bytes: Option<u64>) -> Result<PgTarget> {
+    pub fn new(
+        server: Server,
+        names: &[&str],
+        allow_restart: bool,
+        ram_bytes: Option<u64>,
+    ) -> Result<PgTarget> {
         let conn = match &server {
             Server::Spawned(c) => c.conn(),
             Server::Dsn(c) => c.clone(),
@@ -72,7 +77,8 @@ impl PgTarget {
         let original = auto_conf_values(&conn, &knobs)?;
         let original_auto_conf = match &server {
             Server::Spawned(c) => Some(
-                std::fs::read(c.auto_conf_path()).map_err(|e| Error::io("read", c.auto_conf_path(), e))?,
+                std::fs::read(c.auto_conf_path())
+                    .map_err(|e| Error::io("read", c.auto_conf_path(), e))?,
             ),
             Server::Dsn(_) => None,
         };
@@ -105,7 +111,10 @@ impl PgTarget {
 
     /// The value the server runs with now, as `pg_settings.setting` reports it.
     pub fn current(&self, name: &str) -> Result<String> {
-        self.conn.psql(&format!("SELECT setting FROM pg_settings WHERE name = {}", quote(name)))
+        self.conn.psql(&format!(
+            "SELECT setting FROM pg_settings WHERE name = {}",
+            quote(name)
+        ))
     }
 
     fn knob(&self, name: &str) -> Option<&Knob> {
@@ -120,7 +129,10 @@ impl PgTarget {
         for name in &names {
             let statement = match (config.get(name), self.original.get(name).cloned().flatten()) {
                 (Some(v), _) => {
-                    let literal = self.knob(name).map(|k| k.literal(v)).unwrap_or_else(|| v.to_string());
+                    let literal = self
+                        .knob(name)
+                        .map(|k| k.literal(v))
+                        .unwrap_or_else(|| v.to_string());
                     format!("ALTER SYSTEM SET {name} = {}", quote(&literal))
                 }
                 (None, Some(original)) => format!("ALTER SYSTEM SET {name} = {}", quote(&original)),
@@ -135,7 +147,9 @@ impl PgTarget {
             }
         }
         self.conn.psql("SELECT pg_reload_conf()")?;
-        let pending = self.conn.psql("SELECT name FROM pg_settings WHERE pending_restart")?;
+        let pending = self
+            .conn
+            .psql("SELECT name FROM pg_settings WHERE pending_restart")?;
         if !pending.is_empty() {
             match &mut self.server {
                 Server::Spawned(cluster) if self.allow_restart => cluster.restart()?,
@@ -175,11 +189,15 @@ impl PgTarget {
             let ok = match want {
                 Value::Bool(b) => (got == "on") == *b,
                 Value::Int(i) => got.parse::<i64>().ok() == Some(*i),
-                Value::Real(r) => got.parse::<f64>().is_ok_and(|g| (g - r).abs() <= 1e-9 * r.abs().max(1.0)),
+                Value::Real(r) => got
+                    .parse::<f64>()
+                    .is_ok_and(|g| (g - r).abs() <= 1e-9 * r.abs().max(1.0)),
                 Value::Enum(s) => got == *s,
             };
             if !ok {
-                return Err(Error::Refused(format!("{name} is {got} after applying {want}")));
+                return Err(Error::Refused(format!(
+                    "{name} is {got} after applying {want}"
+                )));
             }
         }
         Ok(())
@@ -211,7 +229,9 @@ impl Target for PgTarget {
                 Server::Dsn(_) => String::new(),
             };
             self.recover().map_err(|r| {
-                Error::Refused(format!("{e}; then restoring the original settings failed: {r}"))
+                Error::Refused(format!(
+                    "{e}; then restoring the original settings failed: {r}"
+                ))
             })?;
             return Err(match e {
                 Error::Refused(m) => Error::Refused(m),
@@ -232,7 +252,10 @@ impl Target for PgTarget {
                 Domain::Real { .. } => text.parse().ok().map(Value::Real),
                 Domain::Enum { .. } => Some(Value::Enum(text.clone())),
             };
-            let v = v.ok_or_else(|| Error::Parse { what: "a setting", text: format!("{} = {text}", k.name) })?;
+            let v = v.ok_or_else(|| Error::Parse {
+                what: "a setting",
+                text: format!("{} = {text}", k.name),
+            })?;
             out.insert(k.name.clone(), v);
         }
         Ok(out)
@@ -263,7 +286,9 @@ impl Target for PgTarget {
                     pgbench::init(&self.conn, *scale)?;
                 }
             }
-            Script::Sql { init: Some(file), .. } => self.conn.psql_file(file)?,
+            Script::Sql {
+                init: Some(file), ..
+            } => self.conn.psql_file(file)?,
             Script::Sql { init: None, .. } => {}
         }
         self.conn.psql("CHECKPOINT")?;
@@ -294,7 +319,11 @@ fn describe_domain(k: &Knob) -> String {
     match &k.domain {
         Domain::Bool => "on/off".into(),
         Domain::Int { min, max, .. } => {
-            format!("{}..{}", k.literal(&Value::Int(*min)), k.literal(&Value::Int(*max)))
+            format!(
+                "{}..{}",
+                k.literal(&Value::Int(*min)),
+                k.literal(&Value::Int(*max))
+            )
         }
         Domain::Real { min, max, .. } => format!("{min}..{max}"),
         Domain::Enum { values } => values.join("/"),
@@ -315,6 +344,11 @@ fn auto_conf_values(conn: &Conn, knobs: &[Knob]) -> Result<BTreeMap<String, Opti
     let set: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('\x1f')).collect();
     Ok(knobs
         .iter()
-        .map(|k| (k.name.clone(), set.get(k.name.as_str()).map(|v| v.to_string())))
+        .map(|k| {
+            (
+                k.name.clone(),
+                set.get(k.name.as_str()).map(|v| v.to_string()),
+            )
+        })
         .collect())
 }

@@ -1,0 +1,75 @@
+//! `amdb tune` end to end on a real throwaway PostgreSQL: a short run, its report, the
+//! stored run, and errors for bad input.
+
+mod common;
+
+use common::{one_line_error, stdout_of_success, Env};
+
+#[test]
+fn a_short_tuning_run_writes_its_report_and_is_listed() {
+    let e = Env::new();
+    let args = [
+        "tune",
+        "postgres",
+        "--optimizer",
+        "random",
+        "--budget",
+        "2",
+        "--workload",
+        "pgbench:scale=1,clients=2,seconds=1",
+        "--pairs",
+        "2",
+        "--finalists",
+        "1",
+        "--no-ablation",
+        "--warmup",
+        "0",
+        "--report",
+        "rep",
+    ];
+    let out = stdout_of_success(&args, e.run(&args));
+    assert!(out.starts_with("run 1: "), "{out}");
+    assert!(out.contains("report: rep"), "{out}");
+    for f in [
+        "recommendation.sql",
+        "report.md",
+        "run.json",
+        "best-so-far.png",
+    ] {
+        assert!(e.root.join("rep").join(f).is_file(), "{f} missing");
+    }
+    let md = std::fs::read_to_string(e.root.join("rep/report.md")).unwrap();
+    assert!(md.starts_with("# Tuning run 1: PostgreSQL "), "{md}");
+    assert!(
+        md.contains("knobs (seed): work_mem, maintenance_work_mem"),
+        "{md}"
+    );
+
+    let list = stdout_of_success(&["tune", "show"], e.run(&["tune", "show"]));
+    assert!(
+        list.starts_with("1\trandom\tpgbench:scale=1,clients=2"),
+        "{list}"
+    );
+    let shown = stdout_of_success(&["tune", "show", "1"], e.run(&["tune", "show", "1"]));
+    assert_eq!(shown, md, "show prints the stored report");
+}
+
+#[test]
+fn bad_tuning_input_is_one_clear_error() {
+    let e = Env::new();
+    let out = e.run(&["tune", "show", "7"]);
+    let err = one_line_error(&["tune", "show", "7"], out);
+    assert!(err.contains("no tuning run 7"), "{err}");
+    let args = ["tune", "compare"];
+    let err = one_line_error(&args, e.run(&args));
+    assert!(err.contains("no tuning run with a recommendation"), "{err}");
+    let out = e.run(&["tune", "postgres", "--workload", "pgbench:scale=0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("scale=\"0\" is not a positive integer"),
+        "{err}"
+    );
+    let out = e.run(&["tune", "postgres", "--optimizer", "sgd"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected ddpg, bo or random"));
+}

@@ -154,3 +154,71 @@ fn the_protocol_refuses_a_no_op_knob_and_finds_synchronous_commit_off() {
         "rolled back"
     );
 }
+
+#[test]
+fn a_dsn_server_is_never_restarted_and_gets_its_settings_back_on_drop() {
+    let cluster = Cluster::spawn().unwrap();
+    let conn = cluster.conn();
+    let names = KnobSet::Extended.names(false);
+    let mut t = PgTarget::new(Server::Dsn(conn.clone()), &names, true, None).unwrap();
+    assert!(t
+        .skipped()
+        .iter()
+        .any(|(n, why)| n == "shared_buffers" && why.contains("only clusters it spawned")));
+    // The top of work_mem's range on this machine.
+    let work_mem = t
+        .catalog()
+        .iter()
+        .find(|k| k.name == "work_mem")
+        .unwrap()
+        .value_at(1.0);
+    t.apply(&config(&[("work_mem", work_mem.clone())])).unwrap();
+    assert_eq!(t.current("work_mem").unwrap(), work_mem.to_string());
+    drop(t); // an error path of the CLI drops the target like this
+    assert_eq!(conn.psql("SHOW work_mem").unwrap(), "4MB");
+    assert_eq!(
+        conn.psql("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'")
+            .unwrap(),
+        "0"
+    );
+}
+
+#[test]
+fn an_sql_script_workload_runs_after_its_init_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = dir.path().join("schema.sql");
+    let script = dir.path().join("orders.sql");
+    std::fs::write(
+        &init,
+        "DROP TABLE IF EXISTS orders;\n\
+         CREATE TABLE orders (id bigint PRIMARY KEY, qty int NOT NULL);\n\
+         INSERT INTO orders SELECT g, 0 FROM generate_series(1, 1000) g;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &script,
+        "\\set id random(1, 1000)\nUPDATE orders SET qty = qty + 1 WHERE id = :id;\nSELECT qty FROM orders WHERE id = :id;\n",
+    )
+    .unwrap();
+    let mut t = spawn(&["work_mem"], false);
+    let w: Workload = format!(
+        "sql:{},init={},clients=2,seconds=1",
+        script.display(),
+        init.display()
+    )
+    .parse()
+    .unwrap();
+    t.prepare(&w).unwrap();
+    let r = t.run(&w, 1).unwrap();
+    assert!(r.transactions > 0 && r.failed == 0, "{r:?}");
+    let updated: u64 = t
+        .conn()
+        .psql("SELECT sum(qty) FROM orders")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        updated, r.transactions,
+        "every transaction updated one order"
+    );
+}

@@ -174,6 +174,11 @@ fn server(a: &ServerArgs) -> CliResult<Server> {
     }
 }
 
+/// The PostgreSQL target for `names`, on the server the arguments choose.
+fn open_target(a: &ServerArgs, names: &[&str]) -> CliResult<PgTarget> {
+    PgTarget::new(server(a)?, names, a.allow_restart, a.ram).map_err(tune_err)
+}
+
 fn protocol(a: &ServerArgs, seed: u64) -> Protocol {
     let mut p = Protocol::new(a.pairs, a.workload.seconds);
     if let Some(w) = a.warmup {
@@ -186,13 +191,7 @@ fn protocol(a: &ServerArgs, seed: u64) -> Protocol {
 fn postgres(global: &GlobalArgs, a: PostgresArgs) -> CliResult {
     let store = open_store(global)?;
     let names = a.knobs.names(a.allow_unsafe);
-    let mut target = PgTarget::new(
-        server(&a.server)?,
-        &names,
-        a.server.allow_restart,
-        a.server.ram,
-    )
-    .map_err(tune_err)?;
+    let mut target = open_target(&a.server, &names)?;
     let run = match a.resume {
         Some(run) => {
             let meta = store.meta(run).map_err(tune_err)?;
@@ -356,13 +355,7 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
             names.push(s.name);
         }
     }
-    let mut target = PgTarget::new(
-        server(&a.server)?,
-        &names,
-        a.server.allow_restart,
-        a.server.ram,
-    )
-    .map_err(tune_err)?;
+    let mut target = open_target(&a.server, &names)?;
     for (name, why) in target.skipped() {
         eprintln!("PGTune's {name} left out: {why}");
     }

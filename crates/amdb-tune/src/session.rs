@@ -178,8 +178,18 @@ pub fn tune(
         }
         None => optimize::new(meta.optimizer, knobs.len(), state.len(), base, meta.seed),
     };
-    if let Some(last) = trials.last() {
-        state = last.next_state.clone();
+    match trials.last() {
+        Some(last) => state = last.next_state.clone(),
+        // The baseline is a measured point too: the optimizers start from what they know
+        // (objective 0 there), so a search in many dimensions can improve on it locally
+        // instead of only sampling far away.
+        None => {
+            let at: Vec<f64> = knobs
+                .iter()
+                .map(|k| baseline_config.get(&k.name).map_or(0.5, |v| k.coordinate(v)))
+                .collect();
+            opt.observe(&Observation { state: &state, action: &at, next_state: &state, perf: Some(base) });
+        }
     }
     let mut last_base = *base_runs.last().expect("measure returns at least one run");
 

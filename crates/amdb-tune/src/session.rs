@@ -186,9 +186,18 @@ pub fn tune(
         None => {
             let at: Vec<f64> = knobs
                 .iter()
-                .map(|k| baseline_config.get(&k.name).map_or(0.5, |v| k.coordinate(v)))
+                .map(|k| {
+                    baseline_config
+                        .get(&k.name)
+                        .map_or(0.5, |v| k.coordinate(v))
+                })
                 .collect();
-            opt.observe(&Observation { state: &state, action: &at, next_state: &state, perf: Some(base) });
+            opt.observe(&Observation {
+                state: &state,
+                action: &at,
+                next_state: &state,
+                perf: Some(base),
+            });
         }
     }
     let mut last_base = *base_runs.last().expect("measure returns at least one run");

@@ -1,8 +1,8 @@
 //! Bayesian optimisation: a Gaussian process over the configurations tried, and the next
 //! one where the expected improvement over the best so far is largest.
 //!
-//! The first `max(5, dims + 1)` suggestions come from a Latin hypercube, so the model starts
-//! from points spread over every knob's range. Failed configurations enter the model at a
+//! The first [`super::design_size`] suggestions come from a Latin hypercube, so the model
+//! starts from points spread over every knob's range. Failed configurations enter the model at a
 //! value just below the worst success (worst − 10 % of the observed range): they must
 //! repel the search, but a −2 outlier would flatten the model everywhere else.
 
@@ -45,7 +45,7 @@ struct Snapshot {
 impl BayesOpt {
     pub fn new(dims: usize, baseline: Perf, seed: u64) -> BayesOpt {
         let mut rng = Rng::new(seed);
-        let design = rng.latin_hypercube(5.max(dims + 1), dims);
+        let design = rng.latin_hypercube(super::design_size(dims), dims);
         BayesOpt {
             dims,
             baseline,

@@ -7,7 +7,7 @@
 //! - critic: (state, action) → 64 → 64 → 1 (ReLU);
 //! - reward: CDBTune's ([`super::reward`]), against the baseline and the best so far;
 //! - exploration: Ornstein–Uhlenbeck noise on the actor's output, its scale decaying per
-//!   trial; the first `max(5, knobs + 1)` trials are a Latin hypercube, to fill the replay
+//!   trial; the first [`super::design_size`] trials are a Latin hypercube, to fill the replay
 //!   memory with spread-out experience before the networks mean anything;
 //! - learning: after every trial, [`UPDATES_PER_TRIAL`] minibatch steps of Adam on the
 //!   critic (towards r + γ·Q′(s′, μ′(s′))) and the actor (up the critic's gradient), then a
@@ -210,7 +210,7 @@ struct Snapshot {
 impl Ddpg {
     pub fn new(dims: usize, state_dims: usize, baseline: Perf, seed: u64) -> Ddpg {
         let mut rng = Rng::new(seed);
-        let design = rng.latin_hypercube(5.max(dims + 1), dims);
+        let design = rng.latin_hypercube(super::design_size(dims), dims);
         let actor = Mlp::new(&[state_dims, HIDDEN, HIDDEN, dims], true, &mut rng);
         let critic = Mlp::new(&[state_dims + dims, HIDDEN, HIDDEN, 1], false, &mut rng);
         let copy = |net: &Mlp| {

@@ -61,6 +61,14 @@ pub use bo::BayesOpt;
 pub use ddpg::Ddpg;
 pub use random::RandomSearch;
 
+/// How many spread-out (Latin hypercube) points BO and DDPG try before their models steer:
+/// one per knob up to six. Enough to see each knob move; more would spend a small budget
+/// (twenty trials of a real database) on sampling before learning anything, and the tuning
+/// loop also hands them the measured baseline as a first point.
+pub fn design_size(dims: usize) -> usize {
+    dims.clamp(3, 6)
+}
+
 /// Version of the snapshot layout; a snapshot of another version is refused.
 pub const SNAPSHOT_VERSION: u64 = 1;
 

@@ -24,6 +24,9 @@ pub enum Error {
     /// settings.
     #[error("configuration refused: {0}")]
     Refused(String),
+    /// The user interrupted the run; the target was put back on its original settings.
+    #[error("interrupted; the server's original settings were restored")]
+    Interrupted,
     /// Reading or writing tuning runs in the AmDb database failed.
     #[error("tuning store: {0}")]
     Store(String),

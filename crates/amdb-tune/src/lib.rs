@@ -9,6 +9,7 @@
 //! - [`optimize`]: optimizers over the unit cube (DDPG, Bayesian optimisation, random search).
 
 pub mod error;
+pub mod interrupt;
 pub mod knob;
 pub mod measure;
 pub mod optimize;

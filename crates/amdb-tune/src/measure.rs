@@ -145,7 +145,9 @@ pub fn compare(
                 progress(Step::WarmUp {
                     candidate: is_candidate,
                 });
-                if let Err(e) = target.run(workload, protocol.warmup_seconds) {
+                let warm = target.run(workload, protocol.warmup_seconds);
+                stop_if_interrupted(target)?;
+                if let Err(e) = warm {
                     if is_candidate {
                         target.rollback()?;
                         return Ok(Comparison::failed(e.to_string(), base_runs, cand_runs));
@@ -158,7 +160,9 @@ pub fn compare(
             candidate: is_candidate,
             pair: i / 2,
         });
-        match target.run(workload, protocol.seconds) {
+        let result = target.run(workload, protocol.seconds);
+        stop_if_interrupted(target)?;
+        match result {
             Ok(r) if is_candidate => cand_runs.push(r),
             Ok(r) => base_runs.push(r),
             Err(e) if is_candidate => {
@@ -227,6 +231,16 @@ fn bootstrap(log_ratios: &[f64], p: &Protocol, seed: u64) -> Option<Interval> {
     })
 }
 
+/// After a run: if the user interrupted, puts the target back and stops (a run cut short
+/// by Ctrl-C is not a failed configuration).
+pub fn stop_if_interrupted(target: &mut dyn Target) -> Result<()> {
+    if crate::interrupt::requested() {
+        target.rollback()?;
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
 /// The median of `xs` (NaN for none).
 pub fn median(xs: &[f64]) -> f64 {
     let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
@@ -259,13 +273,17 @@ pub fn measure(
     }
     let mut out = Vec::new();
     if protocol.warmup_seconds > 0 {
-        if let Err(e) = target.run(workload, protocol.warmup_seconds) {
+        let warm = target.run(workload, protocol.warmup_seconds);
+        stop_if_interrupted(target)?;
+        if let Err(e) = warm {
             target.rollback()?;
             return Ok(Err(e.to_string()));
         }
     }
     for _ in 0..runs.max(1) {
-        match target.run(workload, protocol.seconds) {
+        let result = target.run(workload, protocol.seconds);
+        stop_if_interrupted(target)?;
+        match result {
             Ok(r) => out.push(r),
             Err(e) => {
                 target.rollback()?;

@@ -203,6 +203,7 @@ pub fn tune(
     let mut last_base = *base_runs.last().expect("measure returns at least one run");
 
     for n in trials.len()..meta.budget {
+        measure::stop_if_interrupted(target)?;
         progress(Event::Trial {
             n,
             budget: meta.budget,

@@ -144,6 +144,8 @@ struct ShowArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: TuneArgs) -> CliResult {
+    // Ctrl-C stops after the current run and cleans up instead of leaving a cluster behind.
+    amdb_tune::interrupt::install_handlers();
     match args.command {
         TuneCommand::Postgres(a) => postgres(global, a),
         TuneCommand::Compare(a) => compare(global, a),

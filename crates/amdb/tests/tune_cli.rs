@@ -73,3 +73,59 @@ fn bad_tuning_input_is_one_clear_error() {
     let out = e.run(&["tune", "postgres", "--optimizer", "sgd"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected ddpg, bo or random"));
 }
+
+#[test]
+fn a_terminated_run_stops_cleanly_and_removes_its_cluster() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+    let e = Env::new();
+    // The cluster's directory goes in TMPDIR, which the postgres user must be able to reach.
+    let tmp = e.root.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    for d in [&e.root, &tmp] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let args = [
+        "tune",
+        "postgres",
+        "--budget",
+        "50",
+        "--workload",
+        "pgbench:scale=1,clients=2,seconds=2",
+    ];
+    let mut child = e
+        .cmd(&args)
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clusters = || {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .filter(|d| {
+                d.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("amdb-pg-")
+            })
+            .count()
+    };
+    let start = Instant::now();
+    while clusters() == 0 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(clusters(), 1, "the run made its cluster");
+    std::thread::sleep(Duration::from_secs(4)); // into the baseline's runs
+                                                // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("interrupted; the server's original settings were restored"),
+        "{err}"
+    );
+    assert_eq!(clusters(), 0, "the cluster's directory is removed");
+}

@@ -1,0 +1,3 @@
+-- amdb tune: PostgreSQL 15.18 (Debian 15.18-0+deb12u1) (throwaway cluster) / pgbench:scale=50,clients=8,threads=2,seconds=6
+-- No configuration beat the baseline beyond the noise of the measurements
+-- (see report.md), so nothing is recommended.

@@ -93,7 +93,7 @@ fn a_terminated_run_stops_cleanly_and_removes_its_cluster() {
         "--workload",
         "pgbench:scale=1,clients=2,seconds=2",
     ];
-    let mut child = e
+    let child = e
         .cmd(&args)
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::null())

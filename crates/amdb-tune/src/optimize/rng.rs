@@ -1,21 +1,32 @@
 //! A small seeded random number generator whose whole state is one `u64`, so optimizer
 //! snapshots can store it and a resumed run draws exactly what an uninterrupted one would.
-//! SplitMix64: fast, well mixed, and more than enough for exploration noise and designs.
+//! SplitMix64 (Steele, Lea and Flood, 2014): fast, well mixed, and more than enough for
+//! exploration noise, minibatch sampling, weight initialisation and designs.
+//!
+//! Why not `rand`'s `SmallRng` or `StdRng`: their state cannot be serialised without extra
+//! crate features, a snapshot would have to store the seed and the number of draws and
+//! replay them on restore, and `rand` documents both algorithms as free to change between
+//! releases, which would silently change what a stored seed means. Every random number the
+//! optimizers use, including the DDPG networks' initial weights (candle's own CPU generator
+//! cannot be seeded), comes from this generator.
 
 use serde::{Deserialize, Serialize};
 
+/// The generator; serialises as its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rng {
     state: u64,
 }
 
 impl Rng {
+    /// A generator for `seed`; different seeds give unrelated streams.
     pub fn new(seed: u64) -> Rng {
         Rng {
             state: seed ^ 0x6a09_e667_f3bc_c909,
         }
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.state;
@@ -29,7 +40,7 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Uniform in `0..n` (`n > 0`).
+    /// Uniform in `0..n`; 0 when `n` is 0.
     pub fn below(&mut self, n: usize) -> usize {
         (self.uniform() * n as f64) as usize % n.max(1)
     }

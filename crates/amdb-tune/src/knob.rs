@@ -159,6 +159,20 @@ impl Knob {
         }
     }
 
+    /// The knob's domain for an error message: `64kB..1GB`, `on/off`, `pglz/lz4/zstd`.
+    pub fn describe_domain(&self) -> String {
+        match &self.domain {
+            Domain::Bool => "on/off".into(),
+            Domain::Int { min, max, .. } => format!(
+                "{}..{}",
+                self.literal(&Value::Int(*min)),
+                self.literal(&Value::Int(*max))
+            ),
+            Domain::Real { min, max, .. } => format!("{min}..{max}"),
+            Domain::Enum { values } => values.join("/"),
+        }
+    }
+
     /// The value as the database reads it: memory in kB/MB/GB, times with their unit,
     /// booleans as `on`/`off`.
     pub fn literal(&self, v: &Value) -> String {

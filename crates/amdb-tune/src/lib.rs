@@ -17,6 +17,7 @@ pub mod pg;
 pub mod pgtune;
 pub mod report;
 pub mod session;
+pub mod settings_file;
 pub mod store;
 pub mod target;
 pub mod workload;

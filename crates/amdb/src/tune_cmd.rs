@@ -12,6 +12,7 @@ use amdb_tune::pg::{Binaries, Cluster, Conn, PgTarget, Server};
 use amdb_tune::pgtune;
 use amdb_tune::report;
 use amdb_tune::session::{self, Event, RunMeta};
+use amdb_tune::settings_file;
 use amdb_tune::store::Store;
 use amdb_tune::target::Target;
 use amdb_tune::workload::Workload;
@@ -59,7 +60,7 @@ struct ServerArgs {
     allow_restart: bool,
     /// Size memory ranges for this much RAM instead of this machine's (for a --dsn server
     /// on another machine), e.g. 16GiB.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::cli::parse_size)]
     ram: Option<u64>,
     /// The workload: pgbench:scale=N,clients=N,seconds=N[,threads=N] or
     /// sql:FILE[,init=FILE],clients=N,seconds=N.
@@ -123,6 +124,11 @@ struct CompareArgs {
     /// one).
     #[arg(long, value_name = "RUN")]
     run: Option<u64>,
+    /// The tuned configuration from a file instead of a run: `name = value` lines (as in
+    /// postgresql.conf) or `ALTER SYSTEM SET name = 'value';` lines (as in a run's
+    /// recommendation.sql). Values must lie in the ranges amdb allows on this machine.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    config: Option<PathBuf>,
     /// PGTune's database type: web, oltp, dw, desktop or mixed.
     #[arg(long, default_value = "oltp")]
     pgtune_type: pgtune::DbType,
@@ -319,39 +325,119 @@ struct CompareRow {
     comparison: Comparison,
 }
 
-fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
+/// Where `compare`'s tuned configuration comes from.
+enum TunedSource {
+    /// Run N's recommendation, its knobs and their values.
+    Run(u64, Vec<Knob>, Config),
+    /// A settings file and its lines.
+    File(PathBuf, Vec<settings_file::Line>),
+}
+
+impl TunedSource {
+    fn label(&self) -> String {
+        match self {
+            TunedSource::Run(run, ..) => format!("run {run}"),
+            TunedSource::File(path, _) => path.display().to_string(),
+        }
+    }
+}
+
+fn tuned_source(global: &GlobalArgs, a: &CompareArgs) -> CliResult<TunedSource> {
+    if let Some(path) = &a.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::new(format!("read {}: {e}", path.display())))?;
+        let lines = settings_file::parse(&text).map_err(|e| CliError::new(e.at(path)))?;
+        return Ok(TunedSource::File(path.clone(), lines));
+    }
     let store = open_store(global)?;
     let runs = store.runs().map_err(tune_err)?;
-    let (run, meta, tuned) = {
-        let mut found = None;
-        for (run, meta) in runs.iter().rev() {
-            if a.run.is_some_and(|r| r != *run) {
-                continue;
+    for (run, meta) in runs.iter().rev() {
+        if a.run.is_some_and(|r| r != *run) {
+            continue;
+        }
+        let rec = store
+            .outcome(*run)
+            .map_err(tune_err)?
+            .and_then(|o| o.recommended);
+        match rec {
+            Some(rec) => return Ok(TunedSource::Run(*run, meta.knobs.clone(), rec)),
+            None if a.run.is_some() => {
+                return Err(CliError::new(format!(
+                    "run {run} has no recommendation to compare"
+                )))
             }
-            let rec = store
-                .outcome(*run)
-                .map_err(tune_err)?
-                .and_then(|o| o.recommended);
-            match rec {
-                Some(rec) => {
-                    found = Some((*run, meta.clone(), rec));
-                    break;
+            None => {}
+        }
+    }
+    Err(match a.run {
+        Some(run) => CliError::new(format!("there is no tuning run {run} in this database")),
+        None => CliError::new(
+            "no tuning run with a recommendation in this database; run `amdb tune postgres` first, or pass --config FILE",
+        ),
+    })
+}
+
+/// The tuned configuration as values of `target`'s knobs; every setting must be a knob
+/// of the target and lie in its range.
+fn tuned_config(target: &PgTarget, source: &TunedSource) -> CliResult<Config> {
+    let mut out = Config::new();
+    match source {
+        TunedSource::Run(run, _, rec) => {
+            for (name, v) in rec {
+                match target.catalog().iter().find(|k| k.name == *name) {
+                    Some(k) if k.admits(v) => {
+                        out.insert(name.clone(), v.clone());
+                    }
+                    _ => {
+                        return Err(CliError::new(format!(
+                            "run {run}'s {name} cannot be applied to this server"
+                        )))
+                    }
                 }
-                None if a.run.is_some() => {
-                    return Err(CliError::new(format!(
-                        "run {run} has no recommendation to compare"
-                    )))
-                }
-                None => {}
             }
         }
-        found.ok_or_else(|| {
-            CliError::new("no tuning run with a recommendation in this database; run `amdb tune postgres` first")
-        })?
-    };
+        TunedSource::File(path, lines) => {
+            for l in lines {
+                let at = format!("{}:{}", path.display(), l.line);
+                let Some(k) = target.catalog().iter().find(|k| k.name == l.name) else {
+                    let why = target
+                        .skipped()
+                        .iter()
+                        .find(|(n, _)| *n == l.name)
+                        .map_or("not a setting amdb can tune on this server", |(_, w)| {
+                            w.as_str()
+                        });
+                    return Err(CliError::new(format!("{at}: {}: {why}", l.name)));
+                };
+                let v = k.parse_literal(&l.value).ok_or_else(|| {
+                    CliError::new(format!(
+                        "{at}: {} = {:?} is not a value of this setting",
+                        l.name, l.value
+                    ))
+                })?;
+                if !k.admits(&v) {
+                    return Err(CliError::new(format!(
+                        "{at}: {} = {} is outside the range amdb allows on this machine ({})",
+                        l.name,
+                        l.value,
+                        k.describe_domain()
+                    )));
+                }
+                out.insert(k.name.clone(), v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
+    let source = tuned_source(global, &a)?;
     let input = pgtune::Input::for_this_machine(a.pgtune_type, a.pgtune_storage);
     let pg_settings = pgtune::recommend(&input);
-    let mut names: Vec<&str> = meta.knobs.iter().map(|k| k.name.as_str()).collect();
+    let mut names: Vec<&str> = match &source {
+        TunedSource::Run(_, knobs, _) => knobs.iter().map(|k| k.name.as_str()).collect(),
+        TunedSource::File(_, lines) => lines.iter().map(|l| l.name.as_str()).collect(),
+    };
     for s in &pg_settings {
         if !names.contains(&s.name) {
             names.push(s.name);
@@ -359,22 +445,13 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
     }
     let mut target = open_target(&a.server, &names)?;
     for (name, why) in target.skipped() {
-        eprintln!("PGTune's {name} left out: {why}");
-    }
-    let pgtune_config = pgtune_config(&target, &pg_settings);
-    let mut tuned_config = Config::new();
-    for (name, v) in &tuned {
-        match target.catalog().iter().find(|k| k.name == *name) {
-            Some(k) if k.admits(v) => {
-                tuned_config.insert(name.clone(), v.clone());
-            }
-            _ => {
-                return Err(CliError::new(format!(
-                    "run {run}'s {name} cannot be applied to this server"
-                )))
-            }
+        if pg_settings.iter().any(|s| s.name == name) {
+            eprintln!("PGTune's {name} left out: {why}");
         }
     }
+    let pgtune_config = pgtune_config(&target, &pg_settings);
+    let tuned_config = tuned_config(&target, &source)?;
+    let label = source.label();
     let p = protocol(&a.server, 7);
     let default = Config::new();
     let plan = [
@@ -383,7 +460,7 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
         ("tuned", "pgtune", &tuned_config, &pgtune_config),
     ];
     eprintln!(
-        "comparing default, PGTune ({}) and run {run}'s recommendation on {}",
+        "comparing default, PGTune ({}) and {label} on {}",
         a.pgtune_type, a.server.workload
     );
     let bar = output::progress(Some((plan.len() * 2 * p.pairs) as u64), "runs");
@@ -403,7 +480,15 @@ fn compare(global: &GlobalArgs, a: CompareArgs) -> CliResult {
         });
     }
     bar.finish_and_clear();
-    let text = compare_markdown(&a, run, &target, &pgtune_config, &tuned_config, &rows, &p);
+    let text = compare_markdown(
+        &a,
+        &label,
+        &target,
+        &pgtune_config,
+        &tuned_config,
+        &rows,
+        &p,
+    );
     print!("{text}");
     if let Some(dir) = &a.report {
         std::fs::create_dir_all(dir)
@@ -449,7 +534,7 @@ fn pgtune_config(target: &PgTarget, settings: &[pgtune::Setting]) -> Config {
 
 fn compare_markdown(
     a: &CompareArgs,
-    run: u64,
+    label: &str,
     target: &PgTarget,
     pgtune: &Config,
     tuned: &Config,
@@ -458,7 +543,7 @@ fn compare_markdown(
 ) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(s, "# default vs PGTune vs tuned (run {run})\n");
+    let _ = writeln!(s, "# default vs PGTune vs tuned ({label})\n");
     let _ = writeln!(
         s,
         "- target: {}\n- workload: `{}`",
@@ -562,27 +647,4 @@ fn show(global: &GlobalArgs, a: ShowArgs) -> CliResult {
         eprintln!("report: {}", dir.display());
     }
     Ok(())
-}
-
-/// `16GiB`, `512MiB`, `16G`, or bytes.
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 16GiB"))?;
-    let mult = match unit.trim() {
-        "" | "B" => 1,
-        "K" | "KB" | "KiB" | "kB" => 1 << 10,
-        "M" | "MB" | "MiB" => 1 << 20,
-        "G" | "GB" | "GiB" => 1 << 30,
-        "T" | "TB" | "TiB" => 1 << 40,
-        other => {
-            return Err(format!(
-                "{s:?}: unknown unit {other:?} (use KiB, MiB, GiB or TiB)"
-            ))
-        }
-    };
-    Ok(n * mult)
 }

@@ -182,6 +182,17 @@ fn horizon_for(ks: &KeyspaceState, smallest_snapshot: SequenceNumber) -> Sequenc
     }
 }
 
+/// Whether some level of some keyspace is over its limit, i.e. whether the background
+/// thread would start a compaction now (the same scores `pick_compaction` uses).
+pub(crate) fn compaction_needed(db: &DbInner, st: &DbState) -> bool {
+    st.versions.keyspaces.values().any(|meta| {
+        let v = &meta.version;
+        v.levels[0].len() >= db.opts.l0_compaction_trigger
+            || (1..MAX_LEVELS - 1)
+                .any(|level| v.level_bytes(level) >= max_bytes_for_level(db, level))
+    })
+}
+
 fn pick_compaction(db: &DbInner, st: &mut DbState) -> Option<Compaction> {
     let map = db.keyspaces.load();
     let mut best: Option<(f64, u32, usize)> = None;

@@ -449,6 +449,25 @@ impl Db {
         }
     }
 
+    /// Flushes every memtable, then waits until background compaction has nothing left to
+    /// do (no level over its limit, none running), so that reads measured afterwards do
+    /// not compete with leftover work. With auto-compaction off it only waits for a running
+    /// manual compaction.
+    pub fn wait_for_idle(&self) -> Result<()> {
+        self.flush()?;
+        let db = &self.inner;
+        let mut st = db.state.lock();
+        loop {
+            db.check_writable()?;
+            let pending =
+                !db.opts.disable_auto_compaction && crate::compaction::compaction_needed(db, &st);
+            if st.running_compaction.is_none() && !st.manual_compaction && !pending {
+                return Ok(());
+            }
+            db.wait_bg(&mut st);
+        }
+    }
+
     /// Flushes, then compacts every keyspace down to one level, dropping every overwritten
     /// version and tombstone that no snapshot needs. Waits for completion.
     pub fn compact(&self) -> Result<()> {

@@ -55,6 +55,7 @@ mod memtable;
 mod merging_iter;
 mod open;
 mod options;
+mod shards;
 mod skiplist;
 mod snapshot;
 mod stats;
@@ -81,6 +82,7 @@ pub use options::{
     default_block_cache_bytes, physical_memory_bytes, Durability, KeyspaceOptions, Options,
     ReadOptions, WriteOptions,
 };
+pub use shards::{fnv1a64, ShardBatch, Shards, ShardsIter};
 pub use snapshot::Snapshot;
 pub use stats::{CounterSnapshot, KeyspaceStats, LevelStats, Stats};
 pub use table_format::Compression;

@@ -412,3 +412,36 @@ fn a_batch_survives_sealing_of_its_other_keyspace_mid_commit() {
         );
     }
 }
+
+#[test]
+fn wait_for_idle_returns_with_memtables_flushed_and_no_level_over_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        durability: Durability::Buffered,
+        ..common::tiny_options()
+    };
+    let trigger = opts.l0_compaction_trigger;
+    let db = Db::open(dir.path(), opts).unwrap();
+    let ks = db.default_keyspace();
+    let value = vec![7u8; 200];
+    for i in 0..20_000u32 {
+        db.put(&ks, format!("key{:08}", (i * 7919) % 20_000), &value)
+            .unwrap();
+    }
+    db.wait_for_idle().unwrap();
+    let stats = db.stats();
+    let ks_stats = &stats.keyspaces[0];
+    // An empty memtable still holds its skiplist head.
+    assert!(ks_stats.memtable_bytes < 1024, "{ks_stats:?}");
+    assert_eq!(ks_stats.immutable_memtables, 0, "{ks_stats:?}");
+    assert!(ks_stats.levels[0].files < trigger, "{ks_stats:?}");
+    assert!(
+        stats.counters.compactions > 0,
+        "the test should make compactions happen"
+    );
+    // Idle means idle: nothing is left to start on its own.
+    let before = db.stats().counters.compactions;
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(db.stats().counters.compactions, before);
+    db.close().unwrap();
+}

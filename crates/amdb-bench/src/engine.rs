@@ -1,38 +1,53 @@
-//! The `engine` suite: LevelDB `db_bench`-style workloads on `amdb-engine`.
+//! The `engine` suite: LevelDB `db_bench`-style workloads on `amdb-engine` and, with
+//! `--vs`, on its peers ([`crate::kv`]) in the same run.
 //!
-//! Workloads run in the order given, on one database, the way `db_bench --benchmarks=...`
-//! does:
+//! Workloads run in the order given; each one runs on every engine in turn (AmDb first,
+//! then the peers in the order given) before the next workload starts, so slow drift in
+//! the machine's speed touches every engine alike:
 //!
 //! | workload     | what it times                                                           |
 //! |--------------|-------------------------------------------------------------------------|
-//! | `fillseq`    | fresh database; keys 0..num in order, one key per batch, `Buffered`     |
-//! | `fillrandom` | fresh database; the keys 0..num in a random order (each key once), one key per batch, `Buffered` |
-//! | `fillbatch`  | fresh database; keys in order, 1,000 entries per batch, `Buffered`      |
-//! | `fillsync`   | fresh database; keys in order, one key per batch, `Sync` (fdatasync per write); num/100 operations (see below) |
-//! | `overwrite`  | the last filled database; random existing keys (with replacement), one per batch, `Buffered` |
-//! | `readrandom` | the last filled database; point gets of random existing keys; every one must be found |
-//! | `readseq`    | the last filled database; one full forward scan                         |
+//! | `fillseq`    | fresh database; keys 0..num in order, one key per batch, unsynced       |
+//! | `fillrandom` | fresh database; the keys 0..num in a random order (each key once), one key per batch, unsynced |
+//! | `fillbatch`  | fresh database; keys in order, 1,000 entries per batch, unsynced        |
+//! | `fillsync`   | fresh database; keys in order, one key per batch, synced (fdatasync per write, or one shared by a group commit); num/100 operations (see below) |
+//! | `overwrite`  | the last filled database; random existing keys (with replacement), one per batch, unsynced |
+//! | `readrandom` | the last filled database, settled; point gets of random existing keys; every one must be found |
+//! | `seekrandom` | the last filled database, settled; seek to a random existing key and read the entry there |
+//! | `readseq`    | the last filled database, settled; one full forward scan                |
+//! | `mixed`      | the last filled database; each operation a get or an overwrite of a random existing key, half and half (4 threads unless `@T`) |
+//! | `ingest`     | fresh database; 10 × num sorted entries by the engine's bulk path (AmDb and RocksDB write tables directly), durable at the end |
 //!
-//! With `--ledger`, every fill* row also times the ledger catching up after its last write
-//! (see the end of this comment).
+//! A step `name@T` runs on T threads instead of `--threads` (`fillsync@64`: 64 concurrent
+//! synced writers, which group commit must serve); `name:N` runs N operations; both may
+//! be combined (`fillsync:20000@8`).
 //!
-//! `num` is the total number of operations, split evenly over the threads; a step written
-//! `name:N` runs N operations instead. `fillsync` runs `num / 100` operations unless its
-//! count is given explicitly (`fillsync:N`, or `num` when `fillsync` is the only step), so an
-//! explicit `num` for a whole list does not mean a million fsyncs. Reads with no
-//! filled database yet fill one (keys 0..num, untimed) first. `fillrandom` writes every key
-//! exactly once (RocksDB calls this `filluniquerandom`; LevelDB's `fillrandom` draws with
-//! replacement), so later reads can require that every key they ask for exists.
+//! "Unsynced" means in the engine's log, handed to the OS: it survives a crash of the
+//! process, not of the machine (see [`crate::kv`] for how each peer is set up alike).
+//! "Settled" means the engine's background flushes and compactions have finished
+//! ([`crate::kv::Store::settle`], untimed). After each engine's timed step the engine is
+//! settled too, untimed, so the next engine does not run beside its leftover work.
+//!
+//! With `--ledger`, AmDb's databases have a ledger and every fill row also times the
+//! ledger catching up after its last write (see the end of this comment).
+//!
+//! `num` is the total number of operations, split evenly over the threads. `fillsync` runs
+//! `num / 100` operations unless its count is given explicitly (`fillsync:N`, or `num` when
+//! `fillsync` is the only step), so an explicit `num` for a whole list does not mean a
+//! million fsyncs; `ingest` runs `10 × num` unless given. Reads with no filled database
+//! yet fill one (keys 0..num, untimed) first. `fillrandom` writes every key exactly once
+//! (RocksDB calls this `filluniquerandom`; LevelDB's `fillrandom` draws with replacement),
+//! so later reads can require that every key they ask for exists.
 //!
 //! Keys are the index as 16 zero-padded decimal digits; values come from
 //! [`ValueGenerator`] (half compressible). Each operation's latency goes into a nanosecond
 //! HdrHistogram and is reported in microseconds as a float. As in `db_bench`, an operation's
 //! latency is the time since the previous operation of the same thread finished, so it
-//! includes making the key and value. For `fillbatch`, each entry is counted as one operation
-//! whose latency is its batch's latency divided by the entries in the batch.
+//! includes making the key and value. For `fillbatch` and `ingest`, each entry is counted
+//! as one operation whose latency is its batch's latency divided by the entries in it.
 //!
-//! With `options.ledger` (`amdb bench engine --ledger`) every database is created with a
-//! ledger, so each committed batch becomes a hash-chained transaction that a background
+//! With `options.ledger` (`amdb bench engine --ledger`) every AmDb database is created with
+//! a ledger, so each committed batch becomes a hash-chained transaction that a background
 //! thread hashes after the commit; results then name the system `amdb_ledger` instead of
 //! `amdb`. Each fill thread ends its timed part by bringing the ledger up to date
 //! ([`Db::ledger_root`], which hashes whatever is still queued in the calling thread), so
@@ -41,30 +56,40 @@
 //! in `seconds`, `ops_per_s` and `cpu_seconds` but not in the latency percentiles. The
 //! untimed fill before reads catches up too, so reads do not compete with leftover hashing;
 //! `overwrite` does not wait for the ledger.
+//!
+//! [`Db::ledger_root`]: amdb_engine::Db::ledger_root
 
 use std::path::{Path, PathBuf};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use amdb_engine::{Db, Durability, Keyspace, Options, ReadOptions, WriteBatch, WriteOptions};
+use amdb_engine::Options;
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
+use crate::kv::{self, AmdbStore, Batch, Budget, Engine, Store};
 use crate::values::{format_key, key, ValueGenerator, KEY_LEN};
 use crate::{BenchError, Result};
 
-/// The workloads in `db_bench`'s default order for this suite.
+/// The workloads in `db_bench`'s default order for this suite, then the concurrent and
+/// bulk ones.
 pub const DEFAULT_WORKLOADS: &str =
-    "fillseq,fillrandom,overwrite,readrandom,readseq,fillbatch,fillsync";
+    "fillseq,fillrandom,overwrite,readrandom,seekrandom,readseq,mixed,fillbatch,fillsync,fillsync@8,fillsync@64,ingest";
 
 /// Entries per batch in `fillbatch` (and in the untimed fill that reads may need).
 pub const FILLBATCH_ENTRIES: usize = 1000;
 
 /// `fillsync` runs `num / FILLSYNC_DIVISOR` operations unless `num` was given explicitly.
 pub const FILLSYNC_DIVISOR: u64 = 100;
+
+/// `ingest` loads `num * INGEST_MULTIPLIER` entries unless its count is given.
+pub const INGEST_MULTIPLIER: u64 = 10;
+
+/// Threads of `mixed` unless its step says `@T`.
+pub const MIXED_THREADS: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
@@ -74,18 +99,24 @@ pub enum Workload {
     FillSync,
     Overwrite,
     ReadRandom,
+    SeekRandom,
     ReadSeq,
+    Mixed,
+    Ingest,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 10] = [
         Workload::FillSeq,
         Workload::FillRandom,
         Workload::FillBatch,
         Workload::FillSync,
         Workload::Overwrite,
         Workload::ReadRandom,
+        Workload::SeekRandom,
         Workload::ReadSeq,
+        Workload::Mixed,
+        Workload::Ingest,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,7 +127,10 @@ impl Workload {
             Workload::FillSync => "fillsync",
             Workload::Overwrite => "overwrite",
             Workload::ReadRandom => "readrandom",
+            Workload::SeekRandom => "seekrandom",
             Workload::ReadSeq => "readseq",
+            Workload::Mixed => "mixed",
+            Workload::Ingest => "ingest",
         }
     }
 
@@ -104,60 +138,87 @@ impl Workload {
     pub fn is_fill(self) -> bool {
         matches!(
             self,
-            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch | Workload::FillSync
+            Workload::FillSeq
+                | Workload::FillRandom
+                | Workload::FillBatch
+                | Workload::FillSync
+                | Workload::Ingest
         )
     }
 
+    /// Whether the workload only reads (and runs on a settled database).
     pub fn is_read(self) -> bool {
-        matches!(self, Workload::ReadRandom | Workload::ReadSeq)
+        matches!(
+            self,
+            Workload::ReadRandom | Workload::SeekRandom | Workload::ReadSeq
+        )
     }
 
-    /// Parses a comma-separated list such as `fillseq,readrandom,fillsync:5000`; a `:N`
-    /// suffix sets that step's operation count.
+    /// Parses a comma-separated list such as `fillseq,readrandom,fillsync:5000@8`; a `:N`
+    /// suffix sets that step's operation count, an `@T` suffix its threads.
     pub fn parse_list(list: &str) -> Result<Vec<Step>> {
+        let positive = |item: &str, what: &str, n: &str| {
+            n.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    BenchError::InvalidArgument(format!(
+                        "{item:?}: the {what} must be a positive integer"
+                    ))
+                })
+        };
         let mut out = Vec::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (name, ops) = match item.split_once(':') {
-                Some((name, n)) => {
-                    let ops = n
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or_else(|| {
-                            BenchError::InvalidArgument(format!(
-                                "{item:?}: the count after ':' must be a positive integer"
-                            ))
-                        })?;
-                    (name.trim(), Some(ops))
-                }
+            let (rest, threads) = match item.split_once('@') {
+                Some((rest, t)) => (rest, Some(positive(item, "thread count after '@'", t)?)),
                 None => (item, None),
+            };
+            let (name, ops) = match rest.split_once(':') {
+                Some((name, n)) => (name.trim(), Some(positive(item, "count after ':'", n)?)),
+                None => (rest.trim(), None),
             };
             out.push(Step {
                 workload: name.parse()?,
                 ops,
+                threads: threads.map(|t| t as usize),
             });
         }
         if out.is_empty() {
-            return Err(BenchError::InvalidArgument("no workload given".to_string()));
+            return Err(BenchError::InvalidArgument("no workloads given".into()));
         }
         Ok(out)
     }
 }
 
-/// One entry of the workload list: a workload and, if given, its own operation count.
+/// One workload of a list, with its own operation count and threads if given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
     pub workload: Workload,
     pub ops: Option<u64>,
+    pub threads: Option<usize>,
+}
+
+impl Step {
+    pub fn new(workload: Workload) -> Step {
+        Step {
+            workload,
+            ops: None,
+            threads: None,
+        }
+    }
 }
 
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.ops {
-            Some(n) => write!(f, "{}:{n}", self.workload),
-            None => write!(f, "{}", self.workload),
+        write!(f, "{}", self.workload)?;
+        if let Some(n) = self.ops {
+            write!(f, ":{n}")?;
         }
+        if let Some(t) = self.threads {
+            write!(f, "@{t}")?;
+        }
+        Ok(())
     }
 }
 
@@ -188,21 +249,29 @@ impl std::fmt::Display for Workload {
 pub struct EngineConfig {
     pub workloads: Vec<Step>,
     /// Total operations per workload (unless its step sets its own), split evenly over
-    /// `threads`.
+    /// the threads.
     pub num: u64,
     /// Whether `num` was chosen by the user. `fillsync` runs `num / 100` operations unless
     /// its step sets a count, or `num` is explicit and `fillsync` is the only step.
     pub num_explicit: bool,
+    /// Threads of a step that does not say `@T` (`mixed` has its own default).
     pub threads: usize,
     pub value_size: usize,
     /// Where the databases go. `None`: a fresh directory under the system temp dir, removed
-    /// afterwards. `Some(dir)`: one sub-directory per fill (`<dir>/<n>-<workload>`), kept.
+    /// afterwards. `Some(dir)`: one sub-directory per fill and engine
+    /// (`<dir>/<n>-<workload>/<engine>`), kept.
     pub dir: Option<PathBuf>,
     /// Seed for random key orders and read keys.
     pub seed: u64,
-    /// Engine options; durability is set per workload. `options.ledger` creates every
-    /// database with a ledger and makes each timed fill include the ledger catching up.
+    /// AmDb's options; durability is set per workload and the memtable and cache come from
+    /// `budget`. `options.ledger` creates every AmDb database with a ledger and makes each
+    /// timed fill include the ledger catching up.
     pub options: Options,
+    /// The peers to run beside AmDb, in order ([`Engine::Amdb`] and
+    /// [`Engine::AmdbLedger`] are ignored here: AmDb always runs first).
+    pub peers: Vec<Engine>,
+    /// Memory every engine may use.
+    pub budget: Budget,
 }
 
 impl Default for EngineConfig {
@@ -216,6 +285,8 @@ impl Default for EngineConfig {
             dir: None,
             seed: 301,
             options: Options::default(),
+            peers: Vec::new(),
+            budget: Budget::default(),
         }
     }
 }
@@ -227,27 +298,58 @@ impl EngineConfig {
             return n;
         }
         let num_is_for_it = self.num_explicit && self.workloads.len() == 1;
-        if step.workload == Workload::FillSync && !num_is_for_it {
-            (self.num / FILLSYNC_DIVISOR).max(1)
-        } else {
-            self.num
+        match step.workload {
+            Workload::FillSync if !num_is_for_it => (self.num / FILLSYNC_DIVISOR).max(1),
+            Workload::Ingest if !num_is_for_it => self.num.saturating_mul(INGEST_MULTIPLIER),
+            _ => self.num,
         }
+    }
+
+    /// Threads `step` runs on.
+    pub fn threads_for(&self, step: Step) -> usize {
+        match (step.threads, step.workload) {
+            (Some(t), _) => t,
+            (None, Workload::Mixed) => MIXED_THREADS,
+            // One sorted stream: the bulk path is single-threaded in every engine.
+            (None, Workload::Ingest) => 1,
+            (None, _) => self.threads,
+        }
+    }
+
+    /// The engines in the order each step runs them: AmDb (with or without its ledger),
+    /// then the peers.
+    pub fn engines(&self) -> Vec<Engine> {
+        let ours = if self.options.ledger {
+            Engine::AmdbLedger
+        } else {
+            Engine::Amdb
+        };
+        let mut out = vec![ours];
+        for &p in &self.peers {
+            if !matches!(p, Engine::Amdb | Engine::AmdbLedger) && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
     }
 }
 
-/// One workload's result; serializes to one JSON line of `amdb bench engine --json`.
+/// One workload's result on one engine; serializes to one JSON line of
+/// `amdb bench engine --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineResult {
     /// Always `"engine"`.
     pub suite: &'static str,
-    /// The workload name.
+    /// The workload name, with `@T` when it ran on other than `--threads` threads.
     pub case: String,
-    /// `"amdb"`, or `"amdb_ledger"` when the databases have a ledger (`options.ledger`);
-    /// peer engines will report their own name.
+    /// The engine: `"amdb"`, `"amdb_ledger"` (AmDb with a ledger) or a peer's name.
     pub system: &'static str,
     pub ops: u64,
     pub seconds: f64,
     pub ops_per_s: f64,
+    /// AmDb's ops/s in this workload divided by this engine's (AmDb / peer: above 1 means
+    /// AmDb was faster); `None` on AmDb's own rows.
+    pub amdb_ratio: Option<f64>,
     /// Mean latency per operation in microseconds (`seconds * threads / ops`, like db_bench).
     pub micros_per_op: f64,
     pub p50_us: f64,
@@ -259,8 +361,10 @@ pub struct EngineResult {
     pub bytes: u64,
     /// `bytes` per second in MiB (2^20 bytes), as db_bench prints "MB/s".
     pub mb_per_s: f64,
-    /// Peak resident set size of the process so far.
+    /// Peak resident set size of the process so far (all engines of the run share it).
     pub rss_bytes: u64,
+    /// Size of the engine's files after the workload and its settling.
+    pub disk_bytes: u64,
     pub threads: usize,
     pub key_size: usize,
     pub value_size: usize,
@@ -270,8 +374,8 @@ pub struct EngineResult {
     pub durability: &'static str,
     /// Keys in the database when the workload ended.
     pub db_keys: u64,
-    /// Engine counters during the workload: time writers were delayed or stopped by
-    /// backpressure, memtable flushes, compactions and WAL fdatasyncs.
+    /// Engine counters during the workload (AmDb only; zero for peers): time writers were
+    /// delayed or stopped by backpressure, memtable flushes, compactions and WAL fdatasyncs.
     pub stall_micros: u64,
     /// CPU time (user + system) of the benchmark's own threads, excluding the engine's
     /// background threads. Well below `seconds * threads` means the threads waited (I/O,
@@ -282,10 +386,9 @@ pub struct EngineResult {
     pub wal_syncs: u64,
 }
 
-/// A database filled by an earlier workload: keys `0..keys` exist.
+/// An engine's database filled by an earlier workload: keys `0..keys` exist.
 struct Filled {
-    db: Db,
-    ks: Keyspace,
+    store: Box<dyn Store>,
     dir: PathBuf,
     keys: u64,
 }
@@ -299,12 +402,21 @@ struct ThreadResult {
     cpu: Duration,
 }
 
-/// Runs every workload of `cfg` in order, calling `on_result` as each one finishes.
+/// What one timed step needs to know.
+struct Ctx<'a> {
+    cfg: &'a EngineConfig,
+    step: Step,
+    threads: usize,
+    values: &'a ValueGenerator,
+}
+
+/// Runs every workload of `cfg` in order, each on every engine, calling `on_result` as
+/// each result arrives.
 pub fn run(
     cfg: &EngineConfig,
     mut on_result: impl FnMut(&EngineResult),
 ) -> Result<Vec<EngineResult>> {
-    if cfg.threads == 0 {
+    if cfg.threads == 0 || cfg.workloads.iter().any(|s| s.threads == Some(0)) {
         return Err(BenchError::InvalidArgument(
             "threads must be at least 1".into(),
         ));
@@ -317,6 +429,15 @@ pub fn run(
             "value size {} is too large for the engine's {}-byte batch limit",
             cfg.value_size, cfg.options.max_batch_bytes
         )));
+    }
+    let engines = cfg.engines();
+    for e in &engines {
+        if !e.is_available() {
+            return Err(BenchError::InvalidArgument(format!(
+                "{e} is not built into this binary; rebuild with --features {}",
+                e.feature().unwrap_or("")
+            )));
+        }
     }
     let temp;
     let root: PathBuf = match &cfg.dir {
@@ -334,76 +455,121 @@ pub fn run(
     };
     let keep = cfg.dir.is_some();
     let values = ValueGenerator::new(cfg.value_size);
-    let mut filled: Option<Filled> = None;
+    let mut filled: Vec<Option<Filled>> = engines.iter().map(|_| None).collect();
     let mut results = Vec::new();
-    for (n, &step) in cfg.workloads.iter().enumerate() {
-        let w = step.workload;
-        let ops = cfg.ops_for(step);
-        if w.is_fill() || filled.is_none() {
-            if let Some(old) = filled.take() {
-                old.db.close()?;
-                if !keep {
-                    remove_dir(&old.dir)?;
-                }
-            }
-            let dir = root.join(format!("{}-{}", n + 1, w.name()));
-            if dir.exists() {
-                return Err(BenchError::InvalidArgument(format!(
-                    "{} already exists; give --dir an empty or new directory",
-                    dir.display()
-                )));
-            }
-            let db = Db::open(
-                &dir,
-                Options {
-                    create_if_missing: true,
-                    error_if_exists: true,
-                    durability: Durability::Buffered,
-                    ..cfg.options.clone()
-                },
-            )?;
-            let ks = db.default_keyspace();
-            let mut f = Filled {
-                db,
-                ks,
-                dir,
-                keys: 0,
+    let outcome = (|| -> Result<()> {
+        for (n, &step) in cfg.workloads.iter().enumerate() {
+            let w = step.workload;
+            let ctx = Ctx {
+                cfg,
+                step,
+                threads: cfg.threads_for(step),
+                values: &values,
             };
-            if !w.is_fill() {
-                // Reads and overwrites need data: fill keys 0..num, untimed.
-                fill(cfg, &f, Workload::FillBatch, cfg.num, &values)?;
-                f.keys = cfg.num;
+            let mut amdb_ops_per_s = None;
+            for (e, slot) in engines.iter().zip(filled.iter_mut()) {
+                if w.is_fill() || slot.is_none() {
+                    if let Some(old) = slot.take() {
+                        close(old, keep)?;
+                    }
+                    let dir = root.join(format!("{}-{}", n + 1, w.name())).join(e.name());
+                    if dir.exists() {
+                        return Err(BenchError::InvalidArgument(format!(
+                            "{} already exists; give --dir an empty or new directory",
+                            dir.display()
+                        )));
+                    }
+                    let store = open(cfg, *e, &dir)?;
+                    let mut f = Filled {
+                        store,
+                        dir,
+                        keys: 0,
+                    };
+                    if !w.is_fill() {
+                        // Reads and overwrites need data: keys 0..num, untimed.
+                        let prefill = Ctx {
+                            cfg,
+                            step: Step::new(Workload::FillBatch),
+                            threads: 1,
+                            values: &values,
+                        };
+                        fill(&prefill, &f, cfg.num)?;
+                        f.keys = cfg.num;
+                        f.store.settle()?;
+                    }
+                    *slot = Some(f);
+                }
+                let f = slot.as_mut().expect("a database is open");
+                if w.is_read() {
+                    f.store.settle()?;
+                }
+                let before = f.store.counters().unwrap_or_default();
+                let ops = cfg.ops_for(step);
+                let (res, wall) = match w {
+                    Workload::FillSeq
+                    | Workload::FillRandom
+                    | Workload::FillBatch
+                    | Workload::FillSync => fill(&ctx, f, ops)?,
+                    Workload::Ingest => ingest(&ctx, f, ops)?,
+                    Workload::Overwrite => overwrite(&ctx, f, ops, 0)?,
+                    Workload::Mixed => overwrite(&ctx, f, ops, 50)?,
+                    Workload::ReadRandom => read_random(&ctx, f, ops)?,
+                    Workload::SeekRandom => seek_random(&ctx, f, ops)?,
+                    Workload::ReadSeq => read_seq(&ctx, f)?,
+                };
+                if w.is_fill() {
+                    f.keys = ops;
+                }
+                let after = f.store.counters().unwrap_or_default();
+                // Untimed: the next engine should not run beside this one's leftover work.
+                f.store.settle()?;
+                let mut r = summarize(&ctx, *e, res, wall, f.keys);
+                r.disk_bytes = kv::disk_bytes(&f.dir);
+                r.stall_micros = after.stall_micros - before.stall_micros;
+                r.flushes = after.flushes - before.flushes;
+                r.compactions = after.compactions - before.compactions;
+                r.wal_syncs = after.wal_syncs - before.wal_syncs;
+                match amdb_ops_per_s {
+                    None => amdb_ops_per_s = Some(r.ops_per_s),
+                    Some(ours) => r.amdb_ratio = Some(round(ours / r.ops_per_s.max(1e-9), 3)),
+                }
+                on_result(&r);
+                results.push(r);
             }
-            filled = Some(f);
         }
-        let f = filled.as_mut().expect("a database is open");
-        let before = f.db.stats().counters;
-        let (res, wall) = match w {
-            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch | Workload::FillSync => {
-                let r = fill(cfg, f, w, ops, &values)?;
-                f.keys = ops;
-                r
-            }
-            Workload::Overwrite => overwrite(cfg, f, ops, &values)?,
-            Workload::ReadRandom => read_random(cfg, f, ops)?,
-            Workload::ReadSeq => read_seq(cfg, f)?,
-        };
-        let after = f.db.stats().counters;
-        let mut r = summarize(cfg, w, res, wall, f.keys);
-        r.stall_micros = after.stall_micros - before.stall_micros;
-        r.flushes = after.flushes - before.flushes;
-        r.compactions = after.compactions - before.compactions;
-        r.wal_syncs = after.wal_syncs - before.wal_syncs;
-        on_result(&r);
-        results.push(r);
-    }
-    if let Some(f) = filled.take() {
-        f.db.close()?;
-        if !keep {
-            remove_dir(&f.dir)?;
+        Ok(())
+    })();
+    for f in filled.into_iter().flatten() {
+        let closed = close(f, keep);
+        if outcome.is_ok() {
+            closed?;
         }
     }
-    Ok(results)
+    outcome.map(|()| results)
+}
+
+fn open(cfg: &EngineConfig, e: Engine, dir: &Path) -> Result<Box<dyn Store>> {
+    match e {
+        Engine::Amdb | Engine::AmdbLedger => {
+            std::fs::create_dir_all(dir).map_err(|err| io_err("create directory", dir, err))?;
+            let opts = Options {
+                write_buffer_size: cfg.budget.write_buffer,
+                block_cache_bytes: cfg.budget.cache,
+                ledger: e == Engine::AmdbLedger,
+                ..cfg.options.clone()
+            };
+            Ok(Box::new(AmdbStore::create_with(dir, opts)?))
+        }
+        peer => peer.create(dir, cfg.budget),
+    }
+}
+
+fn close(f: Filled, keep: bool) -> Result<()> {
+    f.store.close()?;
+    if !keep {
+        remove_dir(&f.dir)?;
+    }
+    Ok(())
 }
 
 fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> BenchError {
@@ -509,16 +675,12 @@ where
 }
 
 /// Times writes of `ops` keys (each key index once) in the workload's order and batching.
-/// With a ledger, each thread then brings the ledger up to date inside its timed part (not
-/// recorded as an operation's latency), so every write's hashing is paid for within the
-/// wall time: the thread that ends last has waited for every transaction committed before.
-fn fill(
-    cfg: &EngineConfig,
-    f: &Filled,
-    w: Workload,
-    ops: u64,
-    values: &ValueGenerator,
-) -> Result<(ThreadResult, Duration)> {
+/// Each thread then calls [`Store::finish_writes`] inside its timed part (not recorded as
+/// an operation's latency), so work the writes owe (AmDb's ledger hashing) is paid for
+/// within the wall time.
+fn fill(ctx: &Ctx<'_>, f: &Filled, ops: u64) -> Result<(ThreadResult, Duration)> {
+    let cfg = ctx.cfg;
+    let w = ctx.step.workload;
     let order: Option<Vec<u64>> = (w == Workload::FillRandom).then(|| {
         let mut v: Vec<u64> = (0..ops).collect();
         v.shuffle(&mut SmallRng::seed_from_u64(cfg.seed));
@@ -529,14 +691,10 @@ fn fill(
     } else {
         1
     };
-    let wo = WriteOptions::durability(if w == Workload::FillSync {
-        Durability::Sync
-    } else {
-        Durability::Buffered
-    });
-    run_threads(cfg.threads, ops, |t, range, hist| {
-        let mut values = values.fork(t);
-        let mut batch = WriteBatch::with_capacity(per_batch * (KEY_LEN + cfg.value_size + 8));
+    let sync = w == Workload::FillSync;
+    run_threads(ctx.threads, ops, |t, range, hist| {
+        let mut values = ctx.values.fork(t);
+        let mut batch = Batch::with_capacity(per_batch, per_batch * (KEY_LEN + cfg.value_size));
         let mut k = [0u8; KEY_LEN];
         let mut bytes = 0;
         let mut last = Instant::now();
@@ -547,9 +705,9 @@ fn fill(
             for j in i..i + n {
                 let index = order.as_ref().map_or(j, |o| o[j as usize]);
                 format_key(index, &mut k);
-                batch.put(&f.ks, k, values.next_value(cfg.value_size));
+                batch.put(&k, values.next_value(cfg.value_size));
             }
-            f.db.write_opt(&batch, &wo)?;
+            f.store.write(&batch, sync)?;
             let now = Instant::now();
             let ns = (now - last).as_nanos() as u64;
             last = now;
@@ -557,70 +715,132 @@ fn fill(
             bytes += n * (KEY_LEN + cfg.value_size) as u64;
             i += n;
         }
-        if cfg.options.ledger {
-            f.db.ledger_root()?;
+        f.store.finish_writes()?;
+        Ok((range.end - range.start, bytes))
+    })
+}
+
+/// Times loading `ops` sorted entries through the engine's bulk path, durable at the end.
+fn ingest(ctx: &Ctx<'_>, f: &Filled, ops: u64) -> Result<(ThreadResult, Duration)> {
+    let cfg = ctx.cfg;
+    run_threads(1, ops, |_, range, hist| {
+        let mut values = ctx.values.fork(0);
+        let start = Instant::now();
+        let mut pairs = range
+            .clone()
+            .map(|i| (key(i).to_vec(), values.next_value(cfg.value_size).to_vec()));
+        f.store.ingest_sorted(&mut pairs)?;
+        f.store.finish_writes()?;
+        let n = range.end - range.start;
+        let ns = start.elapsed().as_nanos() as u64;
+        hist.saturating_record_n((ns / n.max(1)).max(1), n);
+        Ok((n, n * (KEY_LEN + cfg.value_size) as u64))
+    })
+}
+
+/// Times one-key operations on random existing keys: `read_percent` % gets (every key
+/// must be found), the rest overwrites.
+fn overwrite(
+    ctx: &Ctx<'_>,
+    f: &Filled,
+    ops: u64,
+    read_percent: u32,
+) -> Result<(ThreadResult, Duration)> {
+    let cfg = ctx.cfg;
+    let case = ctx.step.workload.name();
+    run_threads(ctx.threads, ops, |t, range, hist| {
+        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (t as u64 + 1).wrapping_mul(0x9e37));
+        let mut values = ctx.values.fork(t + 1000);
+        let mut batch = Batch::with_capacity(1, KEY_LEN + cfg.value_size);
+        let mut k = [0u8; KEY_LEN];
+        let mut got = Vec::new();
+        let mut bytes = 0u64;
+        let mut last = Instant::now();
+        for _ in range.clone() {
+            let index = rng.gen_range(0..f.keys);
+            format_key(index, &mut k);
+            if rng.gen_range(0..100) < read_percent {
+                if !f.store.get(&k, &mut got)? {
+                    return Err(BenchError::Verify {
+                        case: case.into(),
+                        detail: format!("key {index} was written but not found"),
+                    });
+                }
+                bytes += (KEY_LEN + got.len()) as u64;
+            } else {
+                batch.clear();
+                batch.put(&k, values.next_value(cfg.value_size));
+                f.store.write(&batch, false)?;
+                bytes += (KEY_LEN + cfg.value_size) as u64;
+            }
+            let now = Instant::now();
+            hist.saturating_record(((now - last).as_nanos() as u64).max(1));
+            last = now;
         }
         Ok((range.end - range.start, bytes))
     })
 }
 
-/// Times one-key writes of random existing keys.
-fn overwrite(
-    cfg: &EngineConfig,
-    f: &Filled,
-    ops: u64,
-    values: &ValueGenerator,
-) -> Result<(ThreadResult, Duration)> {
-    let wo = WriteOptions::durability(Durability::Buffered);
-    run_threads(cfg.threads, ops, |t, range, hist| {
-        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (t as u64 + 1).wrapping_mul(0x9e37));
-        let mut values = values.fork(t + 1000);
-        let mut batch = WriteBatch::with_capacity(KEY_LEN + cfg.value_size + 8);
+/// Times point gets of random existing keys; every key must be found with its full value.
+fn read_random(ctx: &Ctx<'_>, f: &Filled, ops: u64) -> Result<(ThreadResult, Duration)> {
+    let cfg = ctx.cfg;
+    run_threads(ctx.threads, ops, |t, range, hist| {
+        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (t as u64 + 7).wrapping_mul(0x51ed));
         let mut k = [0u8; KEY_LEN];
+        let mut v = Vec::with_capacity(cfg.value_size);
+        let mut bytes = 0u64;
         let mut last = Instant::now();
         for _ in range.clone() {
-            format_key(rng.gen_range(0..f.keys), &mut k);
-            batch.clear();
-            batch.put(&f.ks, k, values.next_value(cfg.value_size));
-            f.db.write_opt(&batch, &wo)?;
+            let index = rng.gen_range(0..f.keys);
+            format_key(index, &mut k);
+            if !f.store.get(&k, &mut v)? {
+                return Err(BenchError::Verify {
+                    case: "readrandom".into(),
+                    detail: format!("key {index} was written but not found"),
+                });
+            }
+            if v.len() != cfg.value_size {
+                return Err(BenchError::Verify {
+                    case: "readrandom".into(),
+                    detail: format!(
+                        "key {} has a {}-byte value, expected {}",
+                        index,
+                        v.len(),
+                        cfg.value_size
+                    ),
+                });
+            }
+            bytes += (KEY_LEN + v.len()) as u64;
             let now = Instant::now();
             hist.saturating_record(((now - last).as_nanos() as u64).max(1));
             last = now;
         }
-        let ops = range.end - range.start;
-        Ok((ops, ops * (KEY_LEN + cfg.value_size) as u64))
+        Ok((range.end - range.start, bytes))
     })
 }
 
-/// Times point gets of random existing keys; every key must be found.
-fn read_random(cfg: &EngineConfig, f: &Filled, ops: u64) -> Result<(ThreadResult, Duration)> {
-    run_threads(cfg.threads, ops, |t, range, hist| {
-        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (t as u64 + 7).wrapping_mul(0x51ed));
+/// Times seeks to random existing keys, reading the entry found; it must be that key.
+fn seek_random(ctx: &Ctx<'_>, f: &Filled, ops: u64) -> Result<(ThreadResult, Duration)> {
+    let cfg = ctx.cfg;
+    run_threads(ctx.threads, ops, |t, range, hist| {
+        let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (t as u64 + 11).wrapping_mul(0x7f4a));
         let mut k = [0u8; KEY_LEN];
         let mut bytes = 0u64;
         let mut last = Instant::now();
         for _ in range.clone() {
             let index = rng.gen_range(0..f.keys);
             format_key(index, &mut k);
-            match f.db.get(&f.ks, k)? {
-                Some(v) if v.len() == cfg.value_size => bytes += (KEY_LEN + v.len()) as u64,
-                Some(v) => {
-                    return Err(BenchError::Verify {
-                        case: "readrandom".into(),
-                        detail: format!(
-                            "key {} has a {}-byte value, expected {}",
-                            index,
-                            v.len(),
-                            cfg.value_size
-                        ),
-                    })
-                }
-                None => {
-                    return Err(BenchError::Verify {
-                        case: "readrandom".into(),
-                        detail: format!("key {index} was written but not found"),
-                    })
-                }
+            let mut found = false;
+            f.store.scan(&k, None, &mut |key, value| {
+                found = key == k;
+                bytes += (key.len() + value.len()) as u64;
+                false
+            })?;
+            if !found {
+                return Err(BenchError::Verify {
+                    case: "seekrandom".into(),
+                    detail: format!("seek to key {index} did not land on it"),
+                });
             }
             let now = Instant::now();
             hist.saturating_record(((now - last).as_nanos() as u64).max(1));
@@ -632,45 +852,42 @@ fn read_random(cfg: &EngineConfig, f: &Filled, ops: u64) -> Result<(ThreadResult
 
 /// Times one full forward scan (split into one key range per thread); every key must be
 /// seen, in order.
-fn read_seq(cfg: &EngineConfig, f: &Filled) -> Result<(ThreadResult, Duration)> {
-    let threads = cfg.threads;
+fn read_seq(ctx: &Ctx<'_>, f: &Filled) -> Result<(ThreadResult, Duration)> {
+    let threads = ctx.threads;
     let total = f.keys;
     let (res, wall) = run_threads(threads, total, |_, range, hist| {
-        let mut opts = ReadOptions::new();
-        if threads > 1 {
-            opts = opts.lower_bound(key(range.start).to_vec());
-            if range.end < total {
-                opts = opts.upper_bound(key(range.end).to_vec());
-            }
-        }
-        let mut it = f.db.iter(&f.ks, &opts)?;
+        let from = key(range.start);
+        let to = (range.end < total).then(|| key(range.end));
         let mut ops = 0u64;
         let mut bytes = 0u64;
         let mut expect = range.start;
+        let mut bad: Option<String> = None;
         let mut last = Instant::now();
-        it.seek_to_first();
-        while it.valid() {
-            let (key_bytes, value) = (it.key(), it.value());
-            if key_bytes != key(expect) {
-                return Err(BenchError::Verify {
-                    case: "readseq".into(),
-                    detail: format!(
+        f.store
+            .scan(&from, to.as_ref().map(|k| &k[..]), &mut |k, v| {
+                if k != key(expect) {
+                    bad = Some(format!(
                         "expected key {} at position {}, found {:?}",
                         expect,
                         expect - range.start,
-                        String::from_utf8_lossy(key_bytes)
-                    ),
-                });
-            }
-            bytes += (key_bytes.len() + value.len()) as u64;
-            ops += 1;
-            expect += 1;
-            it.next();
-            let now = Instant::now();
-            hist.saturating_record(((now - last).as_nanos() as u64).max(1));
-            last = now;
+                        String::from_utf8_lossy(k)
+                    ));
+                    return false;
+                }
+                bytes += (k.len() + v.len()) as u64;
+                ops += 1;
+                expect += 1;
+                let now = Instant::now();
+                hist.saturating_record(((now - last).as_nanos() as u64).max(1));
+                last = now;
+                true
+            })?;
+        if let Some(detail) = bad {
+            return Err(BenchError::Verify {
+                case: "readseq".into(),
+                detail,
+            });
         }
-        it.status()?;
         Ok((ops, bytes))
     })?;
     if res.ops != total {
@@ -688,26 +905,30 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 fn summarize(
-    cfg: &EngineConfig,
-    w: Workload,
+    ctx: &Ctx<'_>,
+    engine: Engine,
     r: ThreadResult,
     wall: Duration,
     db_keys: u64,
 ) -> EngineResult {
+    let cfg = ctx.cfg;
+    let w = ctx.step.workload;
     let secs = wall.as_secs_f64().max(1e-9);
     let us = |q: f64| round(r.hist.value_at_quantile(q) as f64 / 1000.0, 3);
+    let case = if ctx.threads != cfg.threads {
+        format!("{}@{}", w.name(), ctx.threads)
+    } else {
+        w.name().to_string()
+    };
     EngineResult {
         suite: "engine",
-        case: w.name().to_string(),
-        system: if cfg.options.ledger {
-            "amdb_ledger"
-        } else {
-            "amdb"
-        },
+        case,
+        system: engine.name(),
         ops: r.ops,
         seconds: round(secs, 6),
         ops_per_s: round(r.ops as f64 / secs, 1),
-        micros_per_op: round(secs * 1e6 * cfg.threads as f64 / r.ops.max(1) as f64, 3),
+        amdb_ratio: None,
+        micros_per_op: round(secs * 1e6 * ctx.threads as f64 / r.ops.max(1) as f64, 3),
         p50_us: us(0.50),
         p95_us: us(0.95),
         p99_us: us(0.99),
@@ -716,17 +937,19 @@ fn summarize(
         bytes: r.bytes,
         mb_per_s: round(r.bytes as f64 / secs / 1048576.0, 2),
         rss_bytes: crate::sys::peak_rss_bytes(),
-        threads: cfg.threads,
+        disk_bytes: 0,
+        threads: ctx.threads,
         key_size: KEY_LEN,
         value_size: cfg.value_size,
         batch_entries: match w {
             Workload::FillBatch => FILLBATCH_ENTRIES,
-            Workload::ReadRandom | Workload::ReadSeq => 0,
+            Workload::Ingest => r.ops as usize,
+            Workload::ReadRandom | Workload::SeekRandom | Workload::ReadSeq => 0,
             _ => 1,
         },
         durability: match w {
-            Workload::FillSync => "sync",
-            Workload::ReadRandom | Workload::ReadSeq => "",
+            Workload::FillSync | Workload::Ingest => "sync",
+            Workload::ReadRandom | Workload::SeekRandom | Workload::ReadSeq => "",
             _ => "buffered",
         },
         db_keys,
@@ -738,16 +961,20 @@ fn summarize(
     }
 }
 
-/// One `db_bench`-style line: `fillseq      :    1.234 micros/op;   810372 ops/sec;  ...`.
+/// One `db_bench`-style line: `fillseq  amdb   :    1.234 micros/op;   810372 ops/sec; ...`,
+/// with AmDb's ratio on a peer's line.
 pub fn format_human(r: &EngineResult) -> String {
+    let ratio = r
+        .amdb_ratio
+        .map_or(String::new(), |x| format!("; amdb/{} {:.2}x", r.system, x));
     format!(
-        "{:<10} : {:>9.3} micros/op; {:>9.0} ops/sec; {:>8.1} MB/s; p50 {:>8.3} us; p95 {:>8.3} us; p99 {:>8.3} us; {} ops in {:.3} s (cpu {:.3} s)",
+        "{:<12} {:<11}: {:>9.3} micros/op; {:>9.0} ops/sec; {:>8.1} MB/s; p50 {:>8.3} us; p99 {:>8.3} us; {} ops in {:.3} s (cpu {:.3} s){ratio}",
         r.case,
+        r.system,
         r.micros_per_op,
         r.ops_per_s,
         r.mb_per_s,
         r.p50_us,
-        r.p95_us,
         r.p99_us,
         r.ops,
         r.seconds,
@@ -758,6 +985,7 @@ pub fn format_human(r: &EngineResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use amdb_engine::Db;
 
     fn small(workloads: &str, num: u64, threads: usize) -> EngineConfig {
         EngineConfig {
@@ -765,24 +993,41 @@ mod tests {
             num,
             num_explicit: true,
             threads,
+            budget: Budget {
+                write_buffer: 1 << 20,
+                cache: 1 << 20,
+            },
             ..EngineConfig::default()
         }
     }
 
     #[test]
     fn parses_workload_lists() {
-        let steps = Workload::parse_list("fillseq, readrandom,fillsync:500").unwrap();
+        let steps =
+            Workload::parse_list("fillseq, readrandom,fillsync:500,fillsync@8,mixed:90@3").unwrap();
         let names: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
-        assert_eq!(names, ["fillseq", "readrandom", "fillsync:500"]);
+        assert_eq!(
+            names,
+            [
+                "fillseq",
+                "readrandom",
+                "fillsync:500",
+                "fillsync@8",
+                "mixed:90@3"
+            ]
+        );
         assert_eq!(steps[2].ops, Some(500));
+        assert_eq!((steps[3].ops, steps[3].threads), (None, Some(8)));
+        assert_eq!((steps[4].ops, steps[4].threads), (Some(90), Some(3)));
         assert!(Workload::parse_list("fillsync:0").is_err());
         assert!(Workload::parse_list("fillsync:x").is_err());
+        assert!(Workload::parse_list("fillsync@0").is_err());
         let e = Workload::parse_list("fillseq,bogus")
             .unwrap_err()
             .to_string();
         assert!(e.contains("bogus") && e.contains("readseq"), "{e}");
         assert!(Workload::parse_list(" , ").is_err());
-        assert_eq!(Workload::parse_list(DEFAULT_WORKLOADS).unwrap().len(), 7);
+        assert_eq!(Workload::parse_list(DEFAULT_WORKLOADS).unwrap().len(), 12);
     }
 
     #[test]
@@ -793,16 +1038,23 @@ mod tests {
     }
 
     #[test]
-    fn fillsync_defaults_to_a_hundredth() {
+    fn default_counts_and_threads() {
         let mut c = EngineConfig::default();
         let steps = c.workloads.clone();
-        let sync = steps
-            .iter()
-            .copied()
-            .find(|s| s.workload == Workload::FillSync)
-            .unwrap();
+        let find = |name: &str| {
+            steps
+                .iter()
+                .copied()
+                .find(|s| s.to_string() == name)
+                .unwrap()
+        };
+        let sync = find("fillsync");
         assert_eq!(c.ops_for(sync), 10_000);
         assert_eq!(c.ops_for(steps[0]), 1_000_000);
+        assert_eq!(c.ops_for(find("ingest")), 10_000_000);
+        assert_eq!(c.threads_for(find("mixed")), MIXED_THREADS);
+        assert_eq!(c.threads_for(find("fillsync@64")), 64);
+        assert_eq!(c.threads_for(sync), 1);
         // An explicit --num for a whole list still spares fillsync a million fsyncs...
         c.num_explicit = true;
         assert_eq!(c.ops_for(sync), 10_000);
@@ -810,29 +1062,86 @@ mod tests {
         c.workloads = vec![sync];
         assert_eq!(c.ops_for(sync), 1_000_000);
         let own = Step {
-            workload: Workload::FillSync,
             ops: Some(77),
+            ..Step::new(Workload::FillSync)
         };
         assert_eq!(c.ops_for(own), 77);
     }
 
     #[test]
     fn every_workload_runs_and_verifies() {
-        // fillsync runs 3000/100 synced writes, keeping the test fast.
-        let cfg = small(DEFAULT_WORKLOADS, 3000, 1);
+        // fillsync runs 3000/100 synced writes, ingest 10 x 3000 entries.
+        let cfg = EngineConfig {
+            num_explicit: false,
+            ..small(DEFAULT_WORKLOADS, 3000, 1)
+        };
         let mut seen = Vec::new();
         let results = run(&cfg, |r| seen.push(r.case.clone())).unwrap();
-        assert_eq!(seen.len(), 7);
+        assert_eq!(
+            seen,
+            [
+                "fillseq",
+                "fillrandom",
+                "overwrite",
+                "readrandom",
+                "seekrandom",
+                "readseq",
+                "mixed@4",
+                "fillbatch",
+                "fillsync",
+                "fillsync@8",
+                "fillsync@64",
+                "ingest"
+            ]
+        );
         for r in &results {
-            let ops = if r.case == "fillsync" { 30 } else { 3000 };
+            let ops = match r.case.as_str() {
+                "fillsync" | "fillsync@8" | "fillsync@64" => 30,
+                "ingest" => 30_000,
+                _ => 3000,
+            };
             assert_eq!(r.ops, ops, "{r:?}");
+            assert_eq!(r.system, "amdb");
+            assert_eq!(r.amdb_ratio, None);
             assert!(r.seconds > 0.0 && r.ops_per_s > 0.0, "{r:?}");
             assert!(r.p50_us <= r.p95_us && r.p95_us <= r.p99_us, "{r:?}");
             assert_eq!(r.bytes, ops * 116, "{r:?}");
-            assert!(r.rss_bytes > 0);
+            assert!(r.rss_bytes > 0 && r.disk_bytes > 0, "{r:?}");
             let line = serde_json::to_string(r).unwrap();
             assert!(line.contains("\"suite\":\"engine\""), "{line}");
             assert!(!format_human(r).is_empty());
+        }
+        let threads = |case: &str| results.iter().find(|r| r.case == case).unwrap().threads;
+        assert_eq!(threads("fillsync@64"), 64);
+        assert_eq!(threads("mixed@4"), 4);
+    }
+
+    #[test]
+    fn peers_run_every_workload_with_ratios() {
+        let mut cfg = small(
+            "fillrandom,readrandom,seekrandom,readseq,mixed,fillbatch,fillsync:20@4,ingest:5000",
+            2000,
+            2,
+        );
+        cfg.peers = vec![Engine::Sqlite, Engine::AmdbShards4, Engine::Amdb];
+        assert_eq!(
+            cfg.engines(),
+            [Engine::Amdb, Engine::Sqlite, Engine::AmdbShards4]
+        );
+        let results = run(&cfg, |_| {}).unwrap();
+        assert_eq!(results.len(), 8 * 3);
+        for step in results.chunks(3) {
+            let ours = &step[0];
+            assert_eq!(ours.system, "amdb");
+            for (peer, name) in step[1..].iter().zip(["sqlite", "amdb_4shards"]) {
+                assert_eq!(peer.system, name);
+                assert_eq!(ours.case, peer.case);
+                assert_eq!(ours.ops, peer.ops, "{peer:?}");
+                assert_eq!(ours.bytes, peer.bytes, "{peer:?}");
+                let want = ours.ops_per_s / peer.ops_per_s;
+                let got = peer.amdb_ratio.unwrap();
+                assert!((got - want).abs() <= 0.001 + want * 1e-3, "{got} vs {want}");
+            }
         }
     }
 
@@ -871,7 +1180,7 @@ mod tests {
                 create_if_missing: false,
                 ..Options::default()
             };
-            let db = Db::open(dir.path().join(sub), opts).unwrap();
+            let db = Db::open(dir.path().join(sub).join("amdb_ledger"), opts).unwrap();
             assert!(db.has_ledger(), "{sub}");
             assert_eq!(db.ledger_root().unwrap().tx, batches, "{sub}");
             let ks = db.default_keyspace();
@@ -890,7 +1199,7 @@ mod tests {
         let mut cfg = small("fillseq", 10, 1);
         cfg.dir = Some(dir.path().to_path_buf());
         run(&cfg, |_| {}).unwrap();
-        assert!(dir.path().join("1-fillseq").join("CURRENT").exists());
+        assert!(dir.path().join("1-fillseq/amdb/CURRENT").exists());
         let e = run(&cfg, |_| {}).unwrap_err().to_string();
         assert!(e.contains("already exists"), "{e}");
     }

@@ -2,8 +2,8 @@
 //! structs that serialize to the one-object-a-line JSON that `amdb bench SUITE --json` prints
 //! (see "Conventions" in DESIGN.md). The CLI only parses flags and prints.
 //!
-//! - [`engine`]: db_bench-style workloads on `amdb-engine` (fillseq, fillrandom, overwrite,
-//!   readrandom, readseq, fillbatch, fillsync).
+//! - [`engine`]: db_bench-style workloads on `amdb-engine` and, with `--vs`, on its peers
+//!   ([`kv`]: RocksDB, LevelDB, fjall, redb, sled, LMDB behind cargo features; SQLite).
 //! - [`market`]: market data on `amdb-market` against SQLite (tuned and plain) and Parquet
 //!   files: bulk load, range reads, durable inserts, concurrent agents, CSV import,
 //!   MessagePack, memory of a fresh process and bytes on disk.
@@ -11,6 +11,7 @@
 //!   Python script run in the same process tree).
 
 pub mod engine;
+pub mod kv;
 pub mod market;
 pub mod sys;
 pub mod ta;
@@ -48,6 +49,13 @@ pub enum BenchError {
     /// A child process of a benchmark (the `rss_1m` reader) failed or printed nonsense.
     #[error("child process: {0}")]
     Child(String),
+
+    /// A peer engine of the `engine` suite failed.
+    #[error("{engine}: {message}")]
+    Peer {
+        engine: &'static str,
+        message: String,
+    },
 
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use amdb_bench::engine::{self, EngineConfig, Step, Workload};
+use amdb_bench::kv::{Budget, Engine};
 use amdb_engine::Options;
 
 use amdb_bench::market::{self, MarketConfig};
@@ -114,6 +115,14 @@ fn run_engine(a: EngineArgs) -> CliResult {
             ledger: a.ledger,
             ..Options::default()
         },
+        peers: match &a.vs {
+            Some(list) => Engine::parse_list(list)?,
+            None => Vec::new(),
+        },
+        budget: Budget {
+            write_buffer: usize::try_from(a.write_buffer).unwrap_or(usize::MAX),
+            cache: usize::try_from(a.cache).unwrap_or(usize::MAX),
+        },
     };
     let mut out = std::io::stdout().lock();
     if !a.json {
@@ -133,6 +142,7 @@ fn run_engine(a: EngineArgs) -> CliResult {
                  Entries:    {} operations per workload, over {} thread(s)\n\
                  Workloads:  {}\n\
                  Ledger:     {}\n\
+                 Engines:    {} (memtable {} MiB, cache {} MiB each)\n\
                  Databases:  {}\n\
                  ------------------------------------------------\n",
                 cfg.value_size,
@@ -148,6 +158,13 @@ fn run_engine(a: EngineArgs) -> CliResult {
                 } else {
                     "off"
                 },
+                cfg.engines()
+                    .iter()
+                    .map(|e| e.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                cfg.budget.write_buffer >> 20,
+                cfg.budget.cache >> 20,
                 where_
             ),
         )?;

@@ -465,8 +465,10 @@ pub struct MarketBenchArgs {
 #[derive(Debug, Args)]
 pub struct EngineArgs {
     /// Comma-separated workloads, run in order (fillseq, fillrandom, fillbatch, fillsync,
-    /// overwrite, readrandom, readseq). `NAME:N` gives one workload its own operation count,
-    /// e.g. `fillseq,fillsync:20000`.
+    /// overwrite, readrandom, seekrandom, readseq, mixed, ingest). `NAME:N` gives one
+    /// workload its own operation count and `NAME@T` its own threads, e.g.
+    /// `fillseq,fillsync:20000@64`. mixed (half gets, half overwrites) runs on 4 threads
+    /// and ingest loads 10 x NUM sorted entries unless told otherwise.
     #[arg(
         long,
         visible_alias = "benchmarks",
@@ -513,12 +515,61 @@ pub struct EngineArgs {
     /// the ledger catching up with the last write.
     #[arg(long)]
     pub ledger: bool,
+
+    /// Peer engines to run every workload on after AmDb, in this order, with the same keys,
+    /// values, batches, durability and memory budget: sqlite and AmDb split over shards
+    /// (amdb_2shards, amdb_4shards: one WAL per shard, batches atomic per shard) are always
+    /// built; rocksdb, leveldb, fjall, redb, sled and lmdb when amdb is built with their
+    /// cargo features (`--features peers` for all; see BENCHMARKS.md). Each peer's line
+    /// shows AmDb's ops/s divided by the peer's.
+    #[arg(long, value_name = "LIST")]
+    pub vs: Option<String>,
+
+    /// Memtable (write buffer) budget of every engine, e.g. 64MiB.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub write_buffer: u64,
+
+    /// Block/page cache budget of every engine, e.g. 256MiB.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub cache: u64,
+}
+
+/// `16GiB`, `512MiB`, `16G`, or bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 16GiB"))?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" | "KiB" | "kB" => 1 << 10,
+        "M" | "MB" | "MiB" => 1 << 20,
+        "G" | "GB" | "GiB" => 1 << 30,
+        "T" | "TB" | "TiB" => 1 << 40,
+        other => {
+            return Err(format!(
+                "{s:?}: unknown unit {other:?} (use KiB, MiB, GiB or TiB)"
+            ))
+        }
+    };
+    Ok(n * mult)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("16G"), Ok(16 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -427,4 +427,61 @@ fn bench_engine_json_lines() {
     let out = e.run(&["bench", "engine", "--workload", "fillseq,nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("\"nope\""), "{}", stderr(&out));
+    // A peer in the same run: same workload, same operations, AmDb's ratio on its row.
+    let out = e.ok(&[
+        "bench",
+        "engine",
+        "--workload",
+        "fillbatch,readrandom",
+        "--num",
+        "2000",
+        "--vs",
+        "sqlite",
+        "--json",
+    ]);
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r["case"].to_string(), r["system"].to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("\"fillbatch\"", "\"amdb\""),
+            ("\"fillbatch\"", "\"sqlite\""),
+            ("\"readrandom\"", "\"amdb\""),
+            ("\"readrandom\"", "\"sqlite\""),
+        ]
+        .map(|(c, s)| (c.to_string(), s.to_string())),
+        "{out}"
+    );
+    for pair in rows.chunks(2) {
+        assert!(pair[0]["amdb_ratio"].is_null());
+        let want = pair[0]["ops_per_s"].as_f64().unwrap() / pair[1]["ops_per_s"].as_f64().unwrap();
+        let got = pair[1]["amdb_ratio"].as_f64().unwrap();
+        assert!((got - want).abs() < 0.002 + want * 1e-3, "{got} vs {want}");
+    }
+    // A peer this binary was built without is named with the feature that brings it.
+    let out = e.run(&[
+        "bench",
+        "engine",
+        "--workload",
+        "fillseq",
+        "--vs",
+        "rocksdb",
+    ]);
+    if cfg!(not(feature = "rocksdb")) {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--features rocksdb"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = e.run(&["bench", "engine", "--workload", "fillseq", "--vs", "mysql"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"mysql\""), "{}", stderr(&out));
 }

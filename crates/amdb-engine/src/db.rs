@@ -62,10 +62,11 @@ impl Handle {
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
-        // A clean close makes every acknowledged write durable, whatever the durability.
-        let commit = self.inner.commit.lock();
-        if let Some(wal) = &commit.wal {
-            wal.sync()?;
+        // A clean close makes every acknowledged write durable, whatever the durability,
+        // and leaves the WAL without its preallocated zeros.
+        let mut commit = self.inner.commit.lock();
+        if let Some(wal) = &mut commit.wal {
+            wal.seal()?;
         }
         // And leaves nothing for the next open to rehash.
         if let (Some(l), false) = (&self.inner.ledger, self.inner.read_only) {

@@ -267,12 +267,12 @@ impl DbInner {
             return Ok(());
         }
         if commit.wal.as_ref().is_some_and(|w| !w.is_empty()) {
-            let old = commit.wal.take().expect("checked");
-            let synced = old.sync();
+            let mut old = commit.wal.take().expect("checked");
+            let synced = old.seal();
             let number = st.versions.new_file_number();
             let path = filenames::wal_path(&self.dir, number);
             let created = synced
-                .and_then(|_| LogWriter::create(&path, WAL_MAGIC))
+                .and_then(|_| LogWriter::create_preallocated(&path, WAL_MAGIC))
                 .and_then(|w| {
                     filenames::sync_dir(&self.dir.join(filenames::WAL_DIR))?;
                     Ok(w)

@@ -2,7 +2,8 @@
 //! never acknowledged as synced) from corruption (damage with intact records after it).
 //!
 //! At a record that does not check out, at offset `o`:
-//! - fewer than 12 bytes left, or only zero bytes left: a torn tail;
+//! - fewer than 12 bytes left, or only zero bytes left: a torn tail (zeros are also what a
+//!   preallocated WAL holds past its last record: [`LogReader::zero_filled_tail`] tells);
 //! - intact header, record running past the end of the file: a torn tail (the write was
 //!   cut short; nothing can follow it);
 //! - intact header, complete record, bad payload CRC: a torn tail if no intact record starts
@@ -27,6 +28,7 @@ pub struct LogReader {
     path: PathBuf,
     pos: usize,
     torn: Option<(u64, String)>,
+    zero_tail: bool,
 }
 
 impl LogReader {
@@ -50,6 +52,7 @@ impl LogReader {
             path: path.to_path_buf(),
             pos: HEADER_LEN,
             torn: None,
+            zero_tail: false,
         };
         if r.data.len() < HEADER_LEN || r.data.iter().all(|&b| b == 0) {
             r.torn = Some((
@@ -88,6 +91,7 @@ impl LogReader {
             ))
         } else if !header_ok(rest) {
             if rest.iter().all(|&b| b == 0) {
+                self.zero_tail = true;
                 Err(("zero-filled tail".to_string(), None))
             } else {
                 Err(("record header checksum mismatch".to_string(), Some(at + 1)))
@@ -142,6 +146,17 @@ impl LogReader {
     /// Where and why reading stopped early, if the file ends in a torn record.
     pub fn torn_tail(&self) -> Option<&(u64, String)> {
         self.torn.as_ref()
+    }
+
+    /// The bytes read (the whole file as it was).
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Whether reading stopped at a record boundary followed only by zeros: the unused
+    /// preallocated end of a WAL (or a write that never reached the disk), not damage.
+    pub fn zero_filled_tail(&self) -> bool {
+        self.zero_tail
     }
 
     pub fn path(&self) -> &Path {
@@ -312,5 +327,74 @@ mod tests {
             read_all(data),
             Err(Error::Corruption { offset: 0, .. })
         ));
+    }
+
+    #[test]
+    fn a_preallocated_log_reads_back_and_seal_cuts_the_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.log");
+        let mut w = LogWriter::create_preallocated(&path, WAL_MAGIC).unwrap();
+        let big = vec![9u8; 700_000];
+        for r in [&b"one"[..], &big, &big, b"four"] {
+            w.add_record(&[r]).unwrap();
+        }
+        w.sync().unwrap();
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            on_disk > w.len(),
+            "{on_disk} bytes on disk for {} written",
+            w.len()
+        );
+
+        let mut r = LogReader::open(&path, WAL_MAGIC).unwrap();
+        let mut n = 0;
+        while r.next_record().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 4);
+        assert!(r.zero_filled_tail());
+        assert_eq!(r.torn_tail().unwrap().0, w.len());
+
+        w.seal().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), w.len());
+        let (recs, torn) = read_all(std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(recs.len(), 4);
+        assert_eq!(torn, None);
+    }
+
+    #[test]
+    fn a_record_torn_inside_preallocated_space_is_a_torn_tail_not_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.log");
+        let mut w = LogWriter::create_preallocated(&path, WAL_MAGIC).unwrap();
+        w.add_record(&[b"kept"]).unwrap();
+        let torn_at = w.len();
+        w.add_record(&[&[5u8; 5000]]).unwrap();
+        w.sync().unwrap();
+        // The crash left the header and part of the payload; the rest is still zeros.
+        let mut data = std::fs::read(&path).unwrap();
+        let cut = torn_at as usize + 12 + 1000;
+        data[cut..].iter_mut().for_each(|b| *b = 0);
+        let mut r = LogReader::from_bytes(data, &path, WAL_MAGIC).unwrap();
+        assert_eq!(r.next_record().unwrap().unwrap().1, b"kept");
+        assert!(r.next_record().unwrap().is_none());
+        assert_eq!(r.torn_tail().unwrap().0, torn_at);
+        assert!(!r.zero_filled_tail());
+    }
+
+    #[test]
+    fn append_after_reopen_writes_at_the_valid_end_not_past_preallocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.log");
+        let mut w = LogWriter::create_preallocated(&path, WAL_MAGIC).unwrap();
+        w.add_record(&[b"a"]).unwrap();
+        w.sync().unwrap();
+        let valid = w.len();
+        drop(w);
+        let mut w = LogWriter::open_append(&path, valid).unwrap();
+        w.add_record(&[b"b"]).unwrap();
+        let (recs, torn) = read_all(std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(recs, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(torn, None);
     }
 }

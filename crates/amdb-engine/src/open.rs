@@ -125,7 +125,9 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
                     format!("{reason}, in a WAL that is not the newest (only the newest can be torn by a crash)"),
                 ));
             }
-            counters.add(&counters.wal_torn_tails, 1);
+            if !reader.zero_filled_tail() {
+                counters.add(&counters.wal_torn_tails, 1);
+            }
         }
     }
     for (&ks, mem) in &mems {
@@ -155,7 +157,7 @@ pub(crate) fn open_writable(dir: &Path, opts: Options) -> Result<DbInner> {
     remove_stale_manifests(dir, versions.manifest_number());
     let _ = std::fs::remove_file(dir.join("CURRENT.tmp"));
 
-    let wal = LogWriter::create(&filenames::wal_path(dir, wal_number), WAL_MAGIC)?;
+    let wal = LogWriter::create_preallocated(&filenames::wal_path(dir, wal_number), WAL_MAGIC)?;
     filenames::sync_dir(&wal_dir)?;
     write_options_file(dir, &opts)?;
 
@@ -280,17 +282,33 @@ fn try_open_read_only(dir: &Path, ctx: &Arc<TableContext>) -> Result<Option<Read
     let count = wals.len();
     for (i, (n, path, bytes)) in wals.into_iter().enumerate() {
         let mut reader = LogReader::from_bytes(bytes, &path, WAL_MAGIC)?;
-        replayed = replay_wal(
+        let newest = i + 1 == count;
+        match replay_wal(
             &mut reader,
             &versions,
             &mut mems,
             n,
             replayed,
             ledger.as_ref(),
-        )?;
+        ) {
+            Ok(r) => replayed = r,
+            // The newest WAL is written in place over preallocated zeros, so a read racing
+            // the writer can hold a later record whole and an earlier one still zero or half
+            // copied. Damage that is really there reads the same twice; anything else is
+            // the writer at work: try again.
+            Err(e @ Error::Corruption { .. }) if newest => {
+                return match std::fs::read(&path) {
+                    Ok(again) if again.get(..reader.bytes().len()) != Some(reader.bytes()) => {
+                        Ok(None)
+                    }
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        }
         last_seq = last_seq.max(replayed);
         if let Some((offset, reason)) = reader.torn_tail() {
-            if i + 1 != count {
+            if !newest {
                 return Err(Error::corruption(
                     &path,
                     *offset,

@@ -183,18 +183,31 @@ fn wal_only(dir: &Path, batches: u32) -> Vec<(u64, u64)> {
     )
     .unwrap();
     let ks = db.default_keyspace();
-    let mut ends = Vec::new();
-    let wal = wals(dir).pop().unwrap();
     for i in 0..batches {
         let mut b = WriteBatch::new();
         b.put(&ks, format!("k{i:04}a"), format!("v{i}"));
         b.put(&ks, format!("k{i:04}b"), format!("v{i}"));
-        let start = std::fs::metadata(&wal).unwrap().len();
         db.write(&b).unwrap();
-        ends.push((start, std::fs::metadata(&wal).unwrap().len()));
     }
     db.close().unwrap();
-    ends
+    let spans = record_spans(&wals(dir).pop().unwrap());
+    spans[spans.len() - batches as usize..].to_vec()
+}
+
+/// `(start, end)` of every record in a log file, read by the framing in docs/formats.md
+/// (16-byte file header; records of a 12-byte header, whose bytes 4..8 hold the payload
+/// length, and the payload). A clean close leaves no preallocated zeros behind the last.
+fn record_spans(path: &Path) -> Vec<(u64, u64)> {
+    let data = std::fs::read(path).unwrap();
+    let mut spans = Vec::new();
+    let mut at = 16;
+    while at < data.len() {
+        let len = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap()) as usize;
+        spans.push((at as u64, (at + 12 + len) as u64));
+        at += 12 + len;
+    }
+    assert_eq!(at, data.len(), "{} ends inside a record", path.display());
+    spans
 }
 
 #[test]

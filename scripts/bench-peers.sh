@@ -36,6 +36,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/peers}"
+
+# LevelDB 1.22's CMakeLists probes for clang's -Wthread-safety; with GCC and a recent cmake
+# the probe wrongly succeeds and every compile then fails on the unknown flag. A compiler
+# wrapper that drops that one flag keeps GCC usable.
+if [ -z "${CXX:-}" ] && ! c++ -Werror -Wthread-safety -x c++ -c -o /dev/null - </dev/null 2>/dev/null; then
+    mkdir -p "$CARGO_TARGET_DIR"
+    wrapper="$(cd "$CARGO_TARGET_DIR" && pwd)/cxx-without-thread-safety"
+    cat >"$wrapper" <<'WRAP'
+#!/usr/bin/env bash
+args=()
+for a in "$@"; do [ "$a" = -Wthread-safety ] || args+=("$a"); done
+exec c++ "${args[@]}"
+WRAP
+    chmod +x "$wrapper"
+    export CXX="$wrapper"
+fi
 cargo build --release -p amdb --features peers >&2
 
 args=("$@")

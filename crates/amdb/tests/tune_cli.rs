@@ -75,6 +75,52 @@ fn bad_tuning_input_is_one_clear_error() {
 }
 
 #[test]
+fn a_bad_config_file_for_compare_names_the_file_and_line() {
+    let e = Env::new();
+    let missing = e.root.join("nope.conf");
+    let args = ["tune", "compare", "--config", missing.to_str().unwrap()];
+    let err = one_line_error(&args, e.run(&args));
+    assert!(err.contains("nope.conf"), "{err}");
+
+    let cases = [
+        // Caught while reading the file, before any server starts.
+        (
+            "work_mem = 64MB\nwork_mem = 32MB\n",
+            ":2: work_mem is already set on line 1",
+        ),
+        (
+            "# nothing but a comment\n",
+            ": no settings (expected lines like",
+        ),
+        // Caught against the spawned server's catalog, before any benchmark runs.
+        ("work_mem = 4MB\nno_such_knob = 3\n", ":2: no_such_knob: "),
+        (
+            "work_mem = 'lots'\n",
+            ":1: work_mem = \"lots\" is not a value of this setting",
+        ),
+        (
+            "ALTER SYSTEM SET work_mem = '4MB';\ncheckpoint_completion_target = 7\n",
+            ":2: checkpoint_completion_target = 7 is outside the range",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let file = e.root.join(format!("bad{i}.conf"));
+        std::fs::write(&file, text).unwrap();
+        let args = ["tune", "compare", "--config", file.to_str().unwrap()];
+        let out = e.run(&args);
+        assert!(!out.status.success(), "{text:?} was accepted");
+        // Progress lines (the cluster starting) may come first; the error is the last line.
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let err = stderr.trim_end().lines().last().unwrap_or("");
+        assert_eq!(stderr.matches("error").count(), 1, "{stderr}");
+        assert!(
+            err.contains(&format!("bad{i}.conf{want}")),
+            "{text:?}: expected {want:?} in {err}"
+        );
+    }
+}
+
+#[test]
 fn a_terminated_run_stops_cleanly_and_removes_its_cluster() {
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};

@@ -62,7 +62,15 @@ impl PgTarget {
         let machine = Machine::of(&conn, ram_bytes)?;
         let mut knobs = Vec::new();
         let mut skipped = Vec::new();
-        for k in catalog::read(&conn, names, &machine)? {
+        let found = catalog::read(&conn, names, &machine)?;
+        for n in names
+            .iter()
+            .filter(|n| !found.iter().any(|k| k.name == **n))
+        {
+            let why = format!("not a setting of this server (PostgreSQL {version})");
+            skipped.push((n.to_string(), why));
+        }
+        for k in found {
             if k.apply == Apply::Restart && !can_restart {
                 let why = if allow_restart {
                     "needs a restart, and amdb restarts only clusters it spawned (--spawn)"

@@ -257,12 +257,12 @@ pub(crate) fn run_compaction(db: &DbInner, c: &Compaction) -> Result<()> {
 
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
     if c.level == 0 {
-        children.extend(c.inputs.iter().map(table_iter));
+        children.extend(c.inputs.iter().map(|f| table_iter(f, false)));
     } else {
-        children.push(Box::new(LevelIter::new(c.inputs.clone())));
+        children.push(Box::new(LevelIter::new(c.inputs.clone(), false)));
     }
     if !c.below.is_empty() {
-        children.push(Box::new(LevelIter::new(c.below.clone())));
+        children.push(Box::new(LevelIter::new(c.below.clone(), false)));
     }
     let mut it = MergingIter::new(children);
     it.seek_to_first();

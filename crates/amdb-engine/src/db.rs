@@ -376,7 +376,7 @@ impl Db {
     /// A cursor over `ks` within the options' bounds, at their snapshot or now.
     pub fn iter(&self, ks: &Keyspace, opts: &ReadOptions<'_>) -> Result<DbIterator> {
         let (seq, sv) = self.read_view(ks, opts.snapshot)?;
-        let merged = Self::merged(&sv);
+        let merged = Self::merged(&sv, opts.fill_cache);
         self.inner.counters.add(&self.inner.counters.iterators, 1);
         Ok(DbIterator::new(
             merged,
@@ -396,17 +396,17 @@ impl Db {
         opts: &ReadOptions<'_>,
     ) -> Result<(SequenceNumber, PinnedIter)> {
         let (seq, sv) = self.read_view(ks, opts.snapshot)?;
-        let merged = Self::merged(&sv);
+        let merged = Self::merged(&sv, opts.fill_cache);
         Ok((seq, PinnedIter { merged, _sv: sv }))
     }
 
-    fn merged(sv: &SuperVersion) -> MergingIter {
+    fn merged(sv: &SuperVersion, fill_cache: bool) -> MergingIter {
         let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
         children.push(Box::new(sv.mem.iter()));
         for m in &sv.imms {
             children.push(Box::new(m.iter()));
         }
-        sv.version.add_iterators(&mut children);
+        sv.version.add_iterators(&mut children, fill_cache);
         MergingIter::new(children)
     }
 

@@ -14,15 +14,17 @@ pub struct LevelIter {
     /// Index of the file `current` iterates; `files.len()` when none.
     index: usize,
     current: Option<Box<dyn InternalIterator>>,
+    fill_cache: bool,
 }
 
 impl LevelIter {
-    pub(crate) fn new(files: Vec<Arc<FileMeta>>) -> LevelIter {
+    pub(crate) fn new(files: Vec<Arc<FileMeta>>, fill_cache: bool) -> LevelIter {
         let n = files.len();
         LevelIter {
             files,
             index: n,
             current: None,
+            fill_cache,
         }
     }
 
@@ -34,7 +36,7 @@ impl LevelIter {
         }
         if self.index != index || self.current.is_none() {
             self.index = index;
-            self.current = Some(table_iter(&self.files[index]));
+            self.current = Some(table_iter(&self.files[index], self.fill_cache));
         }
     }
 

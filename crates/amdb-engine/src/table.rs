@@ -271,12 +271,16 @@ impl Table {
         }))
     }
 
-    pub fn iter(self: &Arc<Self>) -> TableIter {
+    /// An iterator over the table; blocks it reads from the file enter the block cache only
+    /// with `fill_cache` (compaction reads every block once and passes false, so it does
+    /// not evict what readers use, nor grow the cache while writes are all that runs).
+    pub fn iter(self: &Arc<Self>, fill_cache: bool) -> TableIter {
         TableIter {
             pos: self.index.len(),
             data: None,
             table: self.clone(),
             err: None,
+            fill_cache,
         }
     }
 }
@@ -288,6 +292,7 @@ pub struct TableIter {
     pos: usize,
     data: Option<BlockIter>,
     err: Option<Error>,
+    fill_cache: bool,
 }
 
 impl TableIter {
@@ -303,7 +308,7 @@ impl TableIter {
             return;
         }
         let handle = self.table.index.handles[pos];
-        match self.table.data_block(handle, true) {
+        match self.table.data_block(handle, self.fill_cache) {
             Ok(block) => {
                 self.data = Some(BlockIter::new(
                     block,
@@ -523,7 +528,7 @@ mod tests {
                     .unwrap();
                 assert_eq!(old, None);
             }
-            let mut it = t.iter();
+            let mut it = t.iter(true);
             it.seek_to_first();
             let mut n = 0;
             while it.valid() {
@@ -550,7 +555,7 @@ mod tests {
         data[700] ^= 0x01;
         std::fs::write(&path, &data).unwrap();
         let t = open(path.clone(), size).unwrap();
-        let mut it = t.iter();
+        let mut it = t.iter(true);
         it.seek_to_first();
         while it.valid() {
             it.next();

@@ -227,22 +227,22 @@ impl LevelsVersion {
     }
 
     /// One iterator per L0 file and one concatenating iterator per deeper level.
-    pub fn add_iterators(&self, out: &mut Vec<Box<dyn InternalIterator>>) {
+    pub fn add_iterators(&self, out: &mut Vec<Box<dyn InternalIterator>>, fill_cache: bool) {
         for f in &self.levels[0] {
-            out.push(table_iter(f));
+            out.push(table_iter(f, fill_cache));
         }
         for files in &self.levels[1..] {
             if !files.is_empty() {
-                out.push(Box::new(LevelIter::new(files.clone())));
+                out.push(Box::new(LevelIter::new(files.clone(), fill_cache)));
             }
         }
     }
 }
 
 /// An iterator over one table, or one that reports why the table could not be opened.
-pub(crate) fn table_iter(f: &Arc<FileMeta>) -> Box<dyn InternalIterator> {
+pub(crate) fn table_iter(f: &Arc<FileMeta>, fill_cache: bool) -> Box<dyn InternalIterator> {
     match f.table() {
-        Ok(t) => Box::new(t.iter()),
+        Ok(t) => Box::new(t.iter(fill_cache)),
         Err(e) => Box::new(crate::iterator::EmptyIterator::with_error(e)),
     }
 }

@@ -348,7 +348,13 @@ fn reads_without_fill_cache_leave_the_block_cache_alone() {
     db.compact().unwrap();
     let used = |db: &Db| db.stats().block_cache_usage;
     let start = used(&db);
+    assert!(db.stats().counters.compactions > 0);
+    // Compaction read every block of its inputs without caching one.
+    assert_eq!(start, 0, "compaction filled the cache");
     let bulk = ReadOptions::new().fill_cache(false);
+    let scanned = db.iter(&ks, &bulk).unwrap().forward().count();
+    assert_eq!(scanned, 2000);
+    assert_eq!(used(&db), start, "a bulk scan filled the cache");
     for i in 0..2000u32 {
         let v = db.get_opt(&ks, format!("k{i:06}"), &bulk).unwrap().unwrap();
         assert_eq!(v.len(), 200);
